@@ -1,0 +1,111 @@
+//! The error keys of the API contract (SPEC.md §4, §5, §7). One enum, one
+//! `as_key()`: the wire string lives here and nowhere else.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ErrorKey {
+    RequiredParameterNotSpecified,
+    InvalidCardNumber,
+    InvalidMobileNumber,
+    InvalidContactCode,
+    CannotFindCardNumber,
+    /// Issue's own spelling of "card not found" (the source's).
+    CardNumberCannotFind,
+    CannotFindMobile,
+    CannotFindMobileNumber,
+    CannotFindContactCode,
+    BlockReasonError,
+    UnBlockReasonError,
+    StatusError,
+    CardNumberBindToAnotherContact,
+    ContactBindToAnotherCardNumber,
+    MobileNumberTaken,
+    InvalidCategoryCode,
+    InvalidTypeCode,
+    InvalidAmount,
+    InvalidDate,
+    Unauthorized,
+    AccessDenied,
+    MalformedRequest,
+    RequestTooLarge,
+    NotFound,
+    MethodNotAllowed,
+    TooManyRequests,
+    InternalError,
+}
+
+impl ErrorKey {
+    pub const ALL: [ErrorKey; 27] = [
+        ErrorKey::RequiredParameterNotSpecified,
+        ErrorKey::InvalidCardNumber,
+        ErrorKey::InvalidMobileNumber,
+        ErrorKey::InvalidContactCode,
+        ErrorKey::CannotFindCardNumber,
+        ErrorKey::CardNumberCannotFind,
+        ErrorKey::CannotFindMobile,
+        ErrorKey::CannotFindMobileNumber,
+        ErrorKey::CannotFindContactCode,
+        ErrorKey::BlockReasonError,
+        ErrorKey::UnBlockReasonError,
+        ErrorKey::StatusError,
+        ErrorKey::CardNumberBindToAnotherContact,
+        ErrorKey::ContactBindToAnotherCardNumber,
+        ErrorKey::MobileNumberTaken,
+        ErrorKey::InvalidCategoryCode,
+        ErrorKey::InvalidTypeCode,
+        ErrorKey::InvalidAmount,
+        ErrorKey::InvalidDate,
+        ErrorKey::Unauthorized,
+        ErrorKey::AccessDenied,
+        ErrorKey::MalformedRequest,
+        ErrorKey::RequestTooLarge,
+        ErrorKey::NotFound,
+        ErrorKey::MethodNotAllowed,
+        ErrorKey::TooManyRequests,
+        ErrorKey::InternalError,
+    ];
+
+    /// The string sent as `Key`.
+    pub fn as_key(self) -> &'static str {
+        match self {
+            ErrorKey::RequiredParameterNotSpecified => "RequiredParameterNotSpecified",
+            ErrorKey::InvalidCardNumber => "InvalidCardNumber",
+            ErrorKey::InvalidMobileNumber => "InvalidMobileNumber",
+            ErrorKey::InvalidContactCode => "InvalidContactCode",
+            ErrorKey::CannotFindCardNumber => "CannotFindCardNumber",
+            ErrorKey::CardNumberCannotFind => "CardNumberCannotFind",
+            ErrorKey::CannotFindMobile => "CannotFindMobile",
+            ErrorKey::CannotFindMobileNumber => "CannotFindMobileNumber",
+            ErrorKey::CannotFindContactCode => "CannotFindContactCode",
+            ErrorKey::BlockReasonError => "BlockReasonError",
+            ErrorKey::UnBlockReasonError => "UnBlockReasonError",
+            ErrorKey::StatusError => "StatusError",
+            ErrorKey::CardNumberBindToAnotherContact => "CardNumberBindToAnotherContact",
+            ErrorKey::ContactBindToAnotherCardNumber => "ContactBindToAnotherCardNumber",
+            ErrorKey::MobileNumberTaken => "MobileNumberTaken",
+            ErrorKey::InvalidCategoryCode => "InvalidCategoryCode",
+            ErrorKey::InvalidTypeCode => "InvalidTypeCode",
+            ErrorKey::InvalidAmount => "InvalidAmount",
+            ErrorKey::InvalidDate => "InvalidDate",
+            ErrorKey::Unauthorized => "Unauthorized",
+            ErrorKey::AccessDenied => "AccessDenied",
+            ErrorKey::MalformedRequest => "MalformedRequest",
+            ErrorKey::RequestTooLarge => "RequestTooLarge",
+            ErrorKey::NotFound => "NotFound",
+            ErrorKey::MethodNotAllowed => "MethodNotAllowed",
+            ErrorKey::TooManyRequests => "TooManyRequests",
+            ErrorKey::InternalError => "InternalError",
+        }
+    }
+
+    pub fn from_key(s: &str) -> Option<ErrorKey> {
+        ErrorKey::ALL.into_iter().find(|k| k.as_key() == s)
+    }
+}
+
+impl std::fmt::Display for ErrorKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_key())
+    }
+}

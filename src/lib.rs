@@ -1,0 +1,14 @@
+//! cashdesk-card: a loyalty-card processing engine.
+//!
+//! Data flows one way: wire → domain → decision → store → wire.
+//! - [`domain`]: newtypes that parse (card number, mobile, contact code, amount).
+//! - [`rules`]: rule files → checked `RuleSet` → pure decisions with a reason.
+//! - [`store`]: the `Store` trait and its sled implementation.
+//! - [`service`]: the card operations; the only place that combines rules and store.
+//! - [`http`]: the warp server; the only place that knows HTTP.
+
+pub mod domain;
+pub mod key;
+pub mod store;
+
+pub use key::ErrorKey;
