@@ -9,6 +9,7 @@
 
 pub mod domain;
 pub mod key;
+pub mod rules;
 pub mod store;
 
 pub use key::ErrorKey;

@@ -26,12 +26,8 @@ impl Amount {
         if t.is_empty() || t.len() > 64 {
             return Err(AmountError::NotANumber(super::truncate(input)));
         }
-        let d = if t.contains(['e', 'E']) {
-            Decimal::from_scientific(t)
-        } else {
-            Decimal::from_str(t)
-        }
-        .map_err(|_| AmountError::NotANumber(super::truncate(input)))?;
+        let d = if t.contains(['e', 'E']) { Decimal::from_scientific(t) } else { Decimal::from_str(t) }
+            .map_err(|_| AmountError::NotANumber(super::truncate(input)))?;
         if d.is_sign_negative() && !d.is_zero() {
             return Err(AmountError::Negative(super::truncate(input)));
         }

@@ -156,13 +156,8 @@ pub enum BonusState {
 }
 
 impl BonusState {
-    pub const ALL: [BonusState; 5] = [
-        BonusState::Active,
-        BonusState::Inactive,
-        BonusState::Burned,
-        BonusState::Frozen,
-        BonusState::NearestExpiry,
-    ];
+    pub const ALL: [BonusState; 5] =
+        [BonusState::Active, BonusState::Inactive, BonusState::Burned, BonusState::Frozen, BonusState::NearestExpiry];
     pub fn code(self) -> &'static str {
         match self {
             BonusState::Active => "0",

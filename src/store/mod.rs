@@ -5,10 +5,6 @@
 //! batch. `sync` makes everything committed so far durable, and concurrent
 //! callers share one flush (group commit).
 
-
-
-
-
 use crate::domain::{Amount, BonusType, CardType, Category, Status};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
