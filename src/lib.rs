@@ -10,6 +10,7 @@
 pub mod domain;
 pub mod key;
 pub mod rules;
+pub mod service;
 pub mod store;
 
 pub use key::ErrorKey;

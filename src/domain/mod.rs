@@ -183,6 +183,10 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, FormatError> {
 
 /// Cuts user input for inclusion in a message, so a 5,000-character value does
 /// not come back 5,000 characters long.
+pub fn truncate_for_message(s: &str) -> String {
+    truncate(s)
+}
+
 pub(crate) fn truncate(s: &str) -> String {
     const SHOWN: usize = 40;
     if s.chars().count() <= SHOWN {

@@ -1,0 +1,395 @@
+//! The HTTP contract of SPEC.md §4–§7 on warp.
+//!
+//! One catch-all warp filter hands (method, path, query, headers, body stream)
+//! to [`handle`], which routes with [`routes::match_route`]. Why not one warp
+//! filter per route: the contract wants case-insensitive paths and an exact
+//! precedence — unknown path 404, then wrong method 405, then 401, 403, 413,
+//! 400 — and warp's rejection ranking across many filters does not give that
+//! order reliably. Here the order is the code's order.
+//!
+//! The only module that knows HTTP status codes and wire field names.
+
+mod routes;
+pub mod wire;
+
+pub use routes::{match_route, NoRoute, Route};
+
+use crate::auth::{AuthOutcome, Authenticator};
+use crate::journal::{Journal, JournalEntry};
+use crate::service::{BonusInput, Caller, CardService, ContactInput, Failure, Lookup};
+use crate::ErrorKey;
+use bytes::{Buf, Bytes};
+use futures_util::{Stream, StreamExt};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Instant;
+use warp::http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
+use warp::Filter;
+use wire::{Envelope, Fields, Malformed};
+
+/// Default request body limit, in bytes (SPEC §4).
+pub const BODY_BYTES_MAX: usize = 64 * 1024;
+
+/// What the handlers share.
+pub struct App {
+    pub service: Arc<CardService>,
+    pub auth: Arc<Authenticator>,
+    pub journal: Option<Arc<Journal>>,
+    pub body_bytes_max: usize,
+}
+
+type Resp = Response<Bytes>;
+
+fn respond(status: StatusCode, body: Vec<u8>) -> Resp {
+    let mut r = Response::new(Bytes::from(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert("content-type", HeaderValue::from_static("application/json; charset=utf-8"));
+    r
+}
+
+fn envelope(status: StatusCode, key: ErrorKey, value: &str) -> Resp {
+    respond(status, serde_json::to_vec(&Envelope::error(key, value)).unwrap_or_default())
+}
+
+fn ok_envelope() -> Resp {
+    respond(StatusCode::OK, serde_json::to_vec(&Envelope::ok()).unwrap_or_default())
+}
+
+/// The HTTP status for a refusal from the service (SPEC §4's table).
+fn failure_response(f: &Failure) -> Resp {
+    let status = match f.key {
+        ErrorKey::AccessDenied => StatusCode::FORBIDDEN,
+        ErrorKey::MalformedRequest => StatusCode::BAD_REQUEST,
+        ErrorKey::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::OK,
+    };
+    let value = if f.key == ErrorKey::InternalError { "internal error" } else { f.message.as_str() };
+    envelope(status, f.key, value)
+}
+
+fn malformed(m: Malformed) -> Resp {
+    envelope(StatusCode::BAD_REQUEST, ErrorKey::MalformedRequest, &m.0)
+}
+
+/// The warp filter serving the whole API.
+pub fn api(app: Arc<App>) -> impl Filter<Extract = (Resp,), Error = Infallible> + Clone {
+    warp::method()
+        .and(warp::path::full())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::header::headers_cloned())
+        .and(warp::body::stream())
+        .and(warp::any().map(move || app.clone()))
+        .then(|method: Method, path: warp::path::FullPath, query: String, headers: HeaderMap, body, app: Arc<App>| async move {
+            handle(app, method, path.as_str().to_string(), query, headers, body).await
+        })
+}
+
+/// A request as the journal sees it.
+struct Seen {
+    method: String,
+    path: String,
+    user: String,
+    role: String,
+    request_body: Option<String>,
+    started: Instant,
+}
+
+pub async fn handle<S, B>(app: Arc<App>, method: Method, path: String, query: String, headers: HeaderMap, body: S) -> Resp
+where
+    S: Stream<Item = Result<B, warp::Error>> + Send + Unpin,
+    B: Buf,
+{
+    let mut seen = Seen {
+        method: method.as_str().to_string(),
+        path: if query.is_empty() { path.clone() } else { format!("{path}?{query}") },
+        user: String::new(),
+        role: String::new(),
+        request_body: None,
+        started: Instant::now(),
+    };
+    let resp = handle_inner(&app, &method, &path, &query, &headers, body, &mut seen).await;
+    if let Some(j) = &app.journal {
+        record(j, &seen, &resp);
+    }
+    resp
+}
+
+fn record(j: &Journal, seen: &Seen, resp: &Resp) {
+    let body = resp.body();
+    let (ok, key) = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) => (
+            v.get("Status").and_then(|s| s.as_bool()).unwrap_or(false),
+            v.get("Key").and_then(|k| k.as_str()).unwrap_or("").to_string(),
+        ),
+        Err(_) => (false, String::new()),
+    };
+    let status = resp.status().as_u16();
+    j.record(JournalEntry {
+        time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        user: seen.user.clone(),
+        role: seen.role.clone(),
+        method: seen.method.clone(),
+        path: seen.path.clone(),
+        http_status: status,
+        key,
+        error: !ok || status >= 400,
+        request_body: seen.request_body.clone(),
+        response_body: Some(String::from_utf8_lossy(body).into_owned()),
+        duration_ms: seen.started.elapsed().as_secs_f64() * 1000.0,
+    });
+}
+
+async fn read_body<S, B>(mut body: S, limit: usize) -> Result<Vec<u8>, Resp>
+where
+    S: Stream<Item = Result<B, warp::Error>> + Send + Unpin,
+    B: Buf,
+{
+    let mut out = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let mut chunk = chunk.map_err(|_| envelope(StatusCode::BAD_REQUEST, ErrorKey::MalformedRequest, "the body could not be read"))?;
+        if out.len() + chunk.remaining() > limit {
+            return Err(too_large(limit));
+        }
+        while chunk.has_remaining() {
+            let c = chunk.chunk();
+            out.extend_from_slice(c);
+            let n = c.len();
+            chunk.advance(n);
+        }
+    }
+    Ok(out)
+}
+
+fn too_large(limit: usize) -> Resp {
+    envelope(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKey::RequestTooLarge,
+        &format!("the body is larger than {limit} bytes"),
+    )
+}
+
+fn query_param(query: &str, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.into_owned())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn handle_inner<S, B>(
+    app: &Arc<App>,
+    method: &Method,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    body: S,
+    seen: &mut Seen,
+) -> Resp
+where
+    S: Stream<Item = Result<B, warp::Error>> + Send + Unpin,
+    B: Buf,
+{
+    // 1. route: unknown path 404, known path with a wrong method 405.
+    let route = match match_route(method.as_str(), path) {
+        Ok(r) => r,
+        Err(NoRoute::NotFound) => return envelope(StatusCode::NOT_FOUND, ErrorKey::NotFound, "no such path"),
+        Err(NoRoute::MethodNotAllowed(allowed)) => {
+            let mut r = envelope(
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorKey::MethodNotAllowed,
+                &format!("use {allowed} for this path"),
+            );
+            r.headers_mut().insert("allow", HeaderValue::from_static(allowed));
+            return r;
+        }
+    };
+    // 2. authentication. Argon2 runs off the async threads; a cached
+    // credential is answered without it.
+    let authz = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let auth = app.auth.clone();
+    let outcome = match auth.check_cached(authz.as_deref()) {
+        Some(o) => o,
+        None => match tokio::task::spawn_blocking(move || auth.check(authz.as_deref())).await {
+            Ok(o) => o,
+            Err(_) => return envelope(StatusCode::INTERNAL_SERVER_ERROR, ErrorKey::InternalError, "internal error"),
+        },
+    };
+    let principal = match outcome {
+        AuthOutcome::Ok(p) => p,
+        AuthOutcome::Unauthorized => {
+            let mut r = envelope(StatusCode::UNAUTHORIZED, ErrorKey::Unauthorized, "no or wrong credentials");
+            r.headers_mut().insert("www-authenticate", HeaderValue::from_static("Basic realm=\"cashdesk\""));
+            return r;
+        }
+        AuthOutcome::Throttled { retry_after_secs } => {
+            let mut r = envelope(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorKey::TooManyRequests,
+                &format!("too many failed logins for this user; retry after {retry_after_secs} s"),
+            );
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                r.headers_mut().insert("retry-after", v);
+            }
+            return r;
+        }
+    };
+    seen.user = principal.name.clone();
+    seen.role = principal.role.clone();
+    let caller = Caller::new(principal.name, principal.role);
+    // 3. method access per role (403), before the body is read.
+    let rules = app.service.rules();
+    let allowed = rules.role(&caller.role).is_some_and(|r| rules.may_call(r, route.method()));
+    if !allowed {
+        return envelope(
+            StatusCode::FORBIDDEN,
+            ErrorKey::AccessDenied,
+            &format!("the role `{}` may not call {}", caller.role, route.method().name()),
+        );
+    }
+    // 4. body: size limit (413), then a JSON object (400).
+    let fields = if route.has_body() {
+        let declared = headers
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if declared.is_some_and(|n| n > app.body_bytes_max as u64) {
+            return too_large(app.body_bytes_max);
+        }
+        let bytes = match read_body(body, app.body_bytes_max).await {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+        if app.journal.as_ref().is_some_and(|j| j.logs_requests()) {
+            seen.request_body = Some(String::from_utf8_lossy(&bytes).into_owned());
+        }
+        match Fields::parse(&bytes) {
+            Ok(f) => f,
+            Err(m) => return malformed(m),
+        }
+    } else {
+        Fields::default()
+    };
+    match dispatch(app, &route, query, &fields, caller).await {
+        Ok(r) => r,
+        Err(m) => malformed(m),
+    }
+}
+
+/// Runs blocking service work (fsync waits) off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Resp> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| envelope(StatusCode::INTERNAL_SERVER_ERROR, ErrorKey::InternalError, "internal error"))
+}
+
+fn done_response(r: Result<impl Sized, Failure>) -> Resp {
+    match r {
+        Ok(_) => ok_envelope(),
+        Err(f) => failure_response(&f),
+    }
+}
+
+async fn dispatch(app: &Arc<App>, route: &Route, query: &str, fields: &Fields, caller: Caller) -> Result<Resp, Malformed> {
+    let svc = app.service.clone();
+    let resp = match route {
+        Route::BalanceByNumber(_) | Route::BalanceByPhone(_) | Route::BalanceByCode(_) | Route::BalanceByValue(_) => {
+            let lookup = match route {
+                Route::BalanceByNumber(v) => Lookup::Number(v),
+                Route::BalanceByPhone(v) => Lookup::Phone(v),
+                Route::BalanceByCode(v) => Lookup::Code(v),
+                Route::BalanceByValue(v) => Lookup::Value(v),
+                _ => unreachable!("matched above"),
+            };
+            // A balance is a few point reads: answered on the async thread.
+            match svc.balance(&caller, lookup, svc.today()) {
+                Ok(b) => respond(StatusCode::OK, wire::balance_json(&b)),
+                Err(f) => failure_response(&f),
+            }
+        }
+        Route::Issue | Route::Active => {
+            let number = query_param(query, "Number");
+            let is_issue = *route == Route::Issue;
+            let r = blocking(move || {
+                if is_issue {
+                    svc.issue(&caller, number.as_deref())
+                } else {
+                    svc.active(&caller, number.as_deref())
+                }
+            })
+            .await;
+            match r {
+                Ok(r) => done_response(r),
+                Err(resp) => resp,
+            }
+        }
+        Route::BindTo => {
+            let number = fields.string("Number")?;
+            let mobile = fields.string("MobileNumber")?;
+            match blocking(move || svc.bind_to(&caller, number.as_deref(), mobile.as_deref())).await {
+                Ok(r) => done_response(r),
+                Err(resp) => resp,
+            }
+        }
+        Route::Block | Route::UnBlock => {
+            let is_block = *route == Route::Block;
+            let number = fields.string("Number")?;
+            let mobile = fields.string("ContactMobileNumber")?;
+            let reason = fields.code(if is_block { "BlockReasonCode" } else { "UnBlockReasonCode" })?;
+            // The reason name is informational; still a string if present.
+            let _ = fields.string(if is_block { "BlockReasonName" } else { "UnBlockReasonName" })?;
+            let r = blocking(move || {
+                if is_block {
+                    svc.block(&caller, number.as_deref(), mobile.as_deref(), reason.as_deref())
+                } else {
+                    svc.unblock(&caller, number.as_deref(), mobile.as_deref(), reason.as_deref())
+                }
+            })
+            .await;
+            match r {
+                Ok(r) => done_response(r),
+                Err(resp) => resp,
+            }
+        }
+        Route::PutContact(code) => {
+            let input = ContactInput {
+                mobile: fields.string("MobileNumber")?,
+                name: fields.string("Name")?,
+                email: fields.string("Email")?,
+                birth_date: fields.string("BirthDate")?,
+                gender: fields.string("Gender")?,
+                city: fields.string("City")?,
+                fields: fields.string_map("Fields")?,
+            };
+            let code = code.clone();
+            match blocking(move || svc.upsert_contact(&caller, &code, input)).await {
+                Ok(r) => done_response(r),
+                Err(resp) => resp,
+            }
+        }
+        Route::PutCard(number) => {
+            let category = fields.code("CategoryCode")?;
+            let card_type = fields.code("TypeCode")?;
+            let number = number.clone();
+            match blocking(move || svc.upsert_card(&caller, &number, category.as_deref(), card_type.as_deref())).await {
+                Ok(r) => done_response(r),
+                Err(resp) => resp,
+            }
+        }
+        Route::AddBonus(number) => {
+            let input = BonusInput {
+                amount: fields.amount("Amount")?,
+                type_code: fields.code("TypeCode")?,
+                active_from: fields.string("ActiveFrom")?,
+                expire_date: fields.string("ExpireDate")?,
+                frozen: fields.boolean("Frozen")?,
+            };
+            let number = number.clone();
+            match blocking(move || svc.add_bonus(&caller, &number, input)).await {
+                Ok(r) => done_response(r),
+                Err(resp) => resp,
+            }
+        }
+        Route::History(number) => match svc.history(&caller, number) {
+            Ok(h) => respond(StatusCode::OK, wire::history_json(&h)),
+            Err(f) => failure_response(&f),
+        },
+    };
+    Ok(resp)
+}

@@ -1,0 +1,123 @@
+//! The route table. Paths match case-insensitively and each segment is
+//! percent-decoded after splitting, so `%2F` inside a value stays in it.
+
+use crate::rules::Method as RuleMethod;
+
+/// A matched route with its path values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// GET /api/card/balance/by/number/{number}
+    BalanceByNumber(String),
+    /// GET /api/card/balance/by/phone/{phone}
+    BalanceByPhone(String),
+    /// GET /api/card/balance/by/code/{code}
+    BalanceByCode(String),
+    /// GET /api/card/balance/by/{value}
+    BalanceByValue(String),
+    /// GET /api/card/Issue?Number=…
+    Issue,
+    /// POST /api/card/BindTo
+    BindTo,
+    /// GET /api/card/Active?Number=…
+    Active,
+    /// POST /api/card/Block
+    Block,
+    /// POST /api/card/UnBlock
+    UnBlock,
+    /// PUT /api/admin/contacts/{code}
+    PutContact(String),
+    /// PUT /api/admin/cards/{number}
+    PutCard(String),
+    /// POST /api/admin/cards/{number}/bonuses
+    AddBonus(String),
+    /// GET /api/admin/cards/{number}/history
+    History(String),
+}
+
+impl Route {
+    /// The rules' name for the method, for access checks.
+    pub fn method(&self) -> RuleMethod {
+        match self {
+            Route::BalanceByNumber(_) | Route::BalanceByPhone(_) | Route::BalanceByCode(_) | Route::BalanceByValue(_) => {
+                RuleMethod::Balance
+            }
+            Route::Issue => RuleMethod::Issue,
+            Route::BindTo => RuleMethod::BindTo,
+            Route::Active => RuleMethod::Active,
+            Route::Block => RuleMethod::Block,
+            Route::UnBlock => RuleMethod::UnBlock,
+            Route::PutContact(_) | Route::PutCard(_) | Route::AddBonus(_) | Route::History(_) => RuleMethod::Admin,
+        }
+    }
+
+    /// Whether the route reads a JSON body.
+    pub fn has_body(&self) -> bool {
+        matches!(
+            self,
+            Route::BindTo | Route::Block | Route::UnBlock | Route::PutContact(_) | Route::PutCard(_) | Route::AddBonus(_)
+        )
+    }
+}
+
+/// Why no route matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoRoute {
+    NotFound,
+    /// The path is known; these HTTP methods are allowed on it.
+    MethodNotAllowed(&'static str),
+}
+
+fn decode(seg: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(seg).decode_utf8().ok().map(|c| c.into_owned())
+}
+
+/// Matches an HTTP method and raw path to a route.
+pub fn match_route(method: &str, raw_path: &str) -> Result<Route, NoRoute> {
+    let trimmed = raw_path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(raw_path);
+    let raw: Vec<&str> = trimmed.split('/').skip(1).collect();
+    let lower: Vec<String> = raw.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let l: Vec<&str> = lower.iter().map(String::as_str).collect();
+    let value = |i: usize| decode(raw[i]).ok_or(NoRoute::NotFound);
+    let (route, allowed): (Route, &'static str) = match l.as_slice() {
+        ["api", "card", "balance", "by", "number", _] => (Route::BalanceByNumber(value(5)?), "GET"),
+        ["api", "card", "balance", "by", "phone", _] => (Route::BalanceByPhone(value(5)?), "GET"),
+        ["api", "card", "balance", "by", "code", _] => (Route::BalanceByCode(value(5)?), "GET"),
+        ["api", "card", "balance", "by", _] => (Route::BalanceByValue(value(4)?), "GET"),
+        ["api", "card", "issue"] => (Route::Issue, "GET"),
+        ["api", "card", "bindto"] => (Route::BindTo, "POST"),
+        ["api", "card", "active"] => (Route::Active, "GET"),
+        ["api", "card", "block"] => (Route::Block, "POST"),
+        ["api", "card", "unblock"] => (Route::UnBlock, "POST"),
+        ["api", "admin", "contacts", _] => (Route::PutContact(value(3)?), "PUT"),
+        ["api", "admin", "cards", _] => (Route::PutCard(value(3)?), "PUT"),
+        ["api", "admin", "cards", _, "bonuses"] => (Route::AddBonus(value(3)?), "POST"),
+        ["api", "admin", "cards", _, "history"] => (Route::History(value(3)?), "GET"),
+        _ => return Err(NoRoute::NotFound),
+    };
+    if method.eq_ignore_ascii_case(allowed) {
+        Ok(route)
+    } else {
+        Err(NoRoute::MethodNotAllowed(allowed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_match_case_insensitively_and_values_are_decoded() {
+        assert_eq!(match_route("POST", "/api/Card/UnBlock"), Ok(Route::UnBlock));
+        assert_eq!(match_route("POST", "/API/CARD/unblock/"), Ok(Route::UnBlock));
+        assert_eq!(
+            match_route("GET", "/api/card/balance/by/phone/%2B79123456789"),
+            Ok(Route::BalanceByPhone("+79123456789".into()))
+        );
+        assert_eq!(match_route("GET", "/api/card/balance/by/Code/AbC"), Ok(Route::BalanceByCode("AbC".into())));
+        assert_eq!(match_route("GET", "/api/card/balance/by/123456"), Ok(Route::BalanceByValue("123456".into())));
+        assert_eq!(match_route("GET", "/api/card/nothing"), Err(NoRoute::NotFound));
+        assert_eq!(match_route("GET", "/api/card/block"), Err(NoRoute::MethodNotAllowed("POST")));
+        assert_eq!(match_route("GET", "/api/card/balance/by/code/%FF"), Err(NoRoute::NotFound));
+        assert_eq!(match_route("POST", "/api/admin/cards/123456/bonuses"), Ok(Route::AddBonus("123456".into())));
+    }
+}

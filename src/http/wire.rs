@@ -1,0 +1,325 @@
+//! Wire DTOs: request field access (case-insensitive names, exact decimals,
+//! codes as string or integer) and the response envelope. The only place that
+//! knows wire field names.
+
+use crate::domain::Amount;
+use crate::service::Balance;
+use crate::store::HistoryEntry;
+use crate::ErrorKey;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use std::fmt;
+
+/// A JSON request body: an object's fields in order, values kept raw so a
+/// decimal is never rounded through a float.
+#[derive(Debug, Default)]
+pub struct Fields(Vec<(String, Box<RawValue>)>);
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Fields, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Fields;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields, A::Error> {
+                let mut out: Vec<(String, Box<RawValue>)> = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, Box<RawValue>>()? {
+                    if out.iter().any(|(o, _)| o.eq_ignore_ascii_case(&k)) {
+                        return Err(serde::de::Error::custom(format!("field `{}` is given twice", short(&k))));
+                    }
+                    out.push((k, v));
+                }
+                Ok(Fields(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// Why a request could not be read; answered 400 MalformedRequest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Malformed(pub String);
+
+fn short(s: &str) -> String {
+    crate::domain::truncate_for_message(s)
+}
+
+impl Fields {
+    /// Parses a body that must be a JSON object.
+    pub fn parse(body: &[u8]) -> Result<Fields, Malformed> {
+        let text = std::str::from_utf8(body).map_err(|_| Malformed("the body is not UTF-8 text".into()))?;
+        if text.trim().is_empty() {
+            return Err(Malformed("the body must be a JSON object".into()));
+        }
+        serde_json::from_str::<Fields>(text).map_err(|e| {
+            let msg = e.to_string();
+            if msg.starts_with("invalid type") {
+                Malformed("the body must be a JSON object".into())
+            } else {
+                Malformed(format!("the body is not valid JSON: {msg}"))
+            }
+        })
+    }
+
+    fn raw(&self, name: &str) -> Option<&RawValue> {
+        self.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_ref())
+    }
+
+    /// A string field; `null` or absent is `None`.
+    pub fn string(&self, name: &str) -> Result<Option<String>, Malformed> {
+        let Some(raw) = self.raw(name) else { return Ok(None) };
+        match serde_json::from_str::<Option<String>>(raw.get()) {
+            Ok(v) => Ok(v),
+            Err(_) => Err(Malformed(format!("field `{name}` must be a string"))),
+        }
+    }
+
+    /// A code: a string, or an integer (`0` and `"0"` mean the same).
+    pub fn code(&self, name: &str) -> Result<Option<String>, Malformed> {
+        let Some(raw) = self.raw(name) else { return Ok(None) };
+        let text = raw.get().trim();
+        if text == "null" {
+            return Ok(None);
+        }
+        if let Ok(s) = serde_json::from_str::<String>(text) {
+            return Ok(Some(s));
+        }
+        if let Ok(i) = serde_json::from_str::<i64>(text) {
+            return Ok(Some(i.to_string()));
+        }
+        if let Ok(u) = serde_json::from_str::<u64>(text) {
+            return Ok(Some(u.to_string()));
+        }
+        Err(Malformed(format!("field `{name}` must be a string or an integer code")))
+    }
+
+    /// A decimal amount: a JSON number (read exactly, never via a float) or a string.
+    pub fn amount(&self, name: &str) -> Result<Option<String>, Malformed> {
+        let Some(raw) = self.raw(name) else { return Ok(None) };
+        let text = raw.get().trim();
+        if text == "null" {
+            return Ok(None);
+        }
+        if let Ok(s) = serde_json::from_str::<String>(text) {
+            return Ok(Some(s));
+        }
+        if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
+            && text.starts_with(|c: char| c == '-' || c.is_ascii_digit())
+        {
+            return Ok(Some(text.to_string()));
+        }
+        Err(Malformed(format!("field `{name}` must be a number")))
+    }
+
+    /// A boolean; absent or `null` is false.
+    pub fn boolean(&self, name: &str) -> Result<bool, Malformed> {
+        let Some(raw) = self.raw(name) else { return Ok(false) };
+        match serde_json::from_str::<Option<bool>>(raw.get()) {
+            Ok(v) => Ok(v.unwrap_or(false)),
+            Err(_) => Err(Malformed(format!("field `{name}` must be true or false"))),
+        }
+    }
+
+    /// An object of string values (`Fields` of a contact); `null` → None.
+    pub fn string_map(&self, name: &str) -> Result<Option<std::collections::BTreeMap<String, String>>, Malformed> {
+        let Some(raw) = self.raw(name) else { return Ok(None) };
+        match serde_json::from_str::<Option<std::collections::BTreeMap<String, Option<String>>>>(raw.get()) {
+            Ok(v) => Ok(v.map(|m| m.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect())),
+            Err(_) => Err(Malformed(format!("field `{name}` must be an object of string values"))),
+        }
+    }
+}
+
+/// The envelope every response carries.
+#[derive(Debug, Serialize)]
+pub struct Envelope<'a> {
+    #[serde(rename = "Status")]
+    pub status: bool,
+    #[serde(rename = "Key")]
+    pub key: &'a str,
+    #[serde(rename = "Value")]
+    pub value: &'a str,
+}
+
+impl Envelope<'_> {
+    pub fn ok() -> Envelope<'static> {
+        Envelope { status: true, key: "OK", value: "" }
+    }
+    pub fn error(key: ErrorKey, value: &str) -> Envelope<'_> {
+        Envelope { status: false, key: key.as_key(), value }
+    }
+}
+
+#[derive(Serialize)]
+struct BonusBody<'a> {
+    #[serde(rename = "Amount")]
+    amount: Box<RawValue>,
+    #[serde(rename = "StatusCode")]
+    status_code: &'a str,
+    #[serde(rename = "StatusName")]
+    status_name: &'a str,
+    #[serde(rename = "ExpireDate")]
+    expire_date: Option<String>,
+    #[serde(rename = "TypeCode")]
+    type_code: &'a str,
+    #[serde(rename = "TypeName")]
+    type_name: &'a str,
+}
+
+#[derive(Serialize)]
+struct BalanceBody<'a> {
+    #[serde(rename = "Status")]
+    status: bool,
+    #[serde(rename = "Key")]
+    key: &'a str,
+    #[serde(rename = "Value")]
+    value: &'a str,
+    #[serde(rename = "Number")]
+    number: &'a str,
+    #[serde(rename = "MobileNumber")]
+    mobile: &'a str,
+    #[serde(rename = "Code")]
+    code: &'a str,
+    #[serde(rename = "Name")]
+    name: &'a str,
+    #[serde(rename = "StatusCode")]
+    status_code: &'a str,
+    #[serde(rename = "StatusName")]
+    status_name: &'a str,
+    #[serde(rename = "CategoryCode")]
+    category_code: &'a str,
+    #[serde(rename = "CategoryName")]
+    category_name: &'a str,
+    #[serde(rename = "TypeCode")]
+    type_code: &'a str,
+    #[serde(rename = "TypeName")]
+    type_name: &'a str,
+    #[serde(rename = "Bonuses")]
+    bonuses: Vec<BonusBody<'a>>,
+}
+
+/// An amount as a JSON number with its exact decimal digits.
+pub fn amount_json(a: Amount) -> Box<RawValue> {
+    // Display of a normalised Decimal is always a valid JSON number.
+    RawValue::from_string(a.to_string()).unwrap_or_else(|_| RawValue::from_string("0".into()).expect("literal"))
+}
+
+pub fn balance_json(b: &Balance) -> Vec<u8> {
+    let body = BalanceBody {
+        status: true,
+        key: "OK",
+        value: "",
+        number: &b.number,
+        mobile: &b.mobile,
+        code: &b.code,
+        name: &b.name,
+        status_code: &b.status_code,
+        status_name: &b.status_name,
+        category_code: &b.category_code,
+        category_name: &b.category_name,
+        type_code: &b.type_code,
+        type_name: &b.type_name,
+        bonuses: b
+            .bonuses
+            .iter()
+            .map(|l| BonusBody {
+                amount: amount_json(l.amount),
+                status_code: l.state.code(),
+                status_name: &l.state_name,
+                expire_date: l.expire.map(|d| d.format("%Y-%m-%d").to_string()),
+                type_code: l.bonus_type.code(),
+                type_name: &l.type_name,
+            })
+            .collect(),
+    };
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+#[derive(Serialize)]
+struct HistoryItem<'a> {
+    #[serde(rename = "Time")]
+    time: &'a str,
+    #[serde(rename = "User")]
+    user: &'a str,
+    #[serde(rename = "Role")]
+    role: &'a str,
+    #[serde(rename = "Method")]
+    method: &'a str,
+    #[serde(rename = "FromStatus")]
+    from: Option<&'a str>,
+    #[serde(rename = "ToStatus")]
+    to: Option<&'a str>,
+    #[serde(rename = "Reason")]
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct HistoryBody<'a> {
+    #[serde(rename = "Status")]
+    status: bool,
+    #[serde(rename = "Key")]
+    key: &'a str,
+    #[serde(rename = "Value")]
+    value: &'a str,
+    #[serde(rename = "History")]
+    history: Vec<HistoryItem<'a>>,
+}
+
+pub fn history_json(entries: &[HistoryEntry]) -> Vec<u8> {
+    let body = HistoryBody {
+        status: true,
+        key: "OK",
+        value: "",
+        history: entries
+            .iter()
+            .map(|e| HistoryItem {
+                time: &e.time,
+                user: &e.user,
+                role: &e.role,
+                method: &e.method,
+                from: e.from.map(|s| s.code()),
+                to: e.to.map(|s| s.code()),
+                reason: &e.reason,
+            })
+            .collect(),
+    };
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_names_match_case_insensitively_and_codes_may_be_integers() {
+        let f = Fields::parse(br#"{"number":"123456","BLOCKREASONCODE":0,"x":null}"#).unwrap();
+        assert_eq!(f.string("Number").unwrap().as_deref(), Some("123456"));
+        assert_eq!(f.code("BlockReasonCode").unwrap().as_deref(), Some("0"));
+        assert_eq!(f.string("X").unwrap(), None);
+        assert_eq!(f.string("missing").unwrap(), None);
+    }
+
+    #[test]
+    fn wrong_shapes_are_malformed() {
+        assert!(Fields::parse(b"[1,2]").is_err());
+        assert!(Fields::parse(b"\"x\"").is_err());
+        assert!(Fields::parse(b"").is_err());
+        assert!(Fields::parse(b"{").is_err());
+        assert!(Fields::parse(b"\xff\xfe").is_err());
+        assert!(Fields::parse(br#"{"a":1,"A":2}"#).is_err());
+        let f = Fields::parse(br#"{"Number":123,"Code":1.5,"Frozen":"yes"}"#).unwrap();
+        assert!(f.string("Number").is_err());
+        assert!(f.code("Code").is_err());
+        assert!(f.boolean("Frozen").is_err());
+    }
+
+    #[test]
+    fn amounts_keep_their_exact_digits() {
+        let f = Fields::parse(br#"{"Amount":0.10000000000000000001}"#).unwrap();
+        assert_eq!(f.amount("Amount").unwrap().as_deref(), Some("0.10000000000000000001"));
+        assert_eq!(amount_json(Amount::parse("0.30").unwrap()).get(), "0.3");
+    }
+}

@@ -1,0 +1,895 @@
+//! The card operations of SPEC.md §5 and §7: parse the input, load the card,
+//! ask the rules, write state and history in one transaction, wait until it
+//! is durable. The only module that combines rules and store.
+//!
+//! Checks run in SPEC.md's order; the first that fails answers. A refused call
+//! changes nothing.
+
+mod balance;
+
+pub use balance::{Balance, BonusLine};
+
+use crate::domain::{parse_date, Amount, BonusType, CardNumber, CardType, Category, ContactCode, MobileNumber, Status};
+use crate::rules::{BlockFacts, Decision, Facts, Method, Outcome, RuleHandle, RuleSet};
+use crate::store::{Batch, BlockRecord, CardRecord, ContactRecord, ContactWrite, HistoryEntry, Lot, Store, StoreError};
+use crate::ErrorKey;
+use chrono::NaiveDate;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// Longest value of a contact field, in characters.
+pub const FIELD_CHARS_MAX: usize = 1024;
+/// Most custom fields a contact may carry.
+pub const CUSTOM_FIELDS_MAX: usize = 64;
+
+/// Who is calling: the rules get the role, the history gets both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub user: String,
+    pub role: String,
+}
+
+impl Caller {
+    pub fn new(user: impl Into<String>, role: impl Into<String>) -> Caller {
+        Caller { user: user.into(), role: role.into() }
+    }
+}
+
+/// A refused call: one of SPEC's keys and a sentence for `Value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub key: ErrorKey,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(key: ErrorKey, message: impl Into<String>) -> Failure {
+        Failure { key, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Failure {
+        tracing::error!(error = %e, "store failure");
+        Failure::new(ErrorKey::InternalError, "internal error")
+    }
+}
+
+/// What a state-changing call did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done {
+    /// False when the call was an allowed no-op (already in that state).
+    pub changed: bool,
+    /// The card's status afterwards.
+    pub status: Status,
+}
+
+/// How a balance request names the card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup<'a> {
+    Number(&'a str),
+    Phone(&'a str),
+    Code(&'a str),
+    /// The source's `/balance/by/{value}`: a card number, else a contact code.
+    Value(&'a str),
+}
+
+/// A contact create-or-update; `None` keeps the stored value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactInput {
+    pub mobile: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub birth_date: Option<String>,
+    pub gender: Option<String>,
+    pub city: Option<String>,
+    pub fields: Option<BTreeMap<String, String>>,
+}
+
+/// A bonus lot to add; strings as they came on the wire.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BonusInput {
+    pub amount: Option<String>,
+    pub type_code: Option<String>,
+    pub active_from: Option<String>,
+    pub expire_date: Option<String>,
+    pub frozen: bool,
+}
+
+type R<T> = Result<T, Failure>;
+
+fn required(pairs: &[(&str, Option<&str>)]) -> R<()> {
+    let missing: Vec<&str> =
+        pairs.iter().filter(|(_, v)| v.is_none_or(|s| s.trim().is_empty())).map(|(n, _)| *n).collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            ErrorKey::RequiredParameterNotSpecified,
+            format!("required parameter not specified: {}", missing.join(", ")),
+        ))
+    }
+}
+
+fn present(v: Option<&str>) -> Option<&str> {
+    v.filter(|s| !s.trim().is_empty())
+}
+
+/// The card service. Cheap to share behind an `Arc`.
+pub struct CardService {
+    store: Arc<dyn Store>,
+    rules: Arc<RuleHandle>,
+    /// Serialises read-decide-commit of state changes. INVARIANT: every
+    /// commit happens under this lock, so what a change read is what it
+    /// overwrites. The fsync happens after the lock is released, so
+    /// concurrent callers share one flush.
+    write: Mutex<()>,
+}
+
+impl CardService {
+    pub fn new(store: Arc<dyn Store>, rules: Arc<RuleHandle>) -> CardService {
+        CardService { store, rules, write: Mutex::new(()) }
+    }
+
+    pub fn rules(&self) -> Arc<RuleSet> {
+        self.rules.current()
+    }
+
+    pub fn rule_handle(&self) -> &Arc<RuleHandle> {
+        &self.rules
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// "Today" in the rules' time zone.
+    pub fn today(&self) -> NaiveDate {
+        self.rules.current().zone().today()
+    }
+
+    fn access(&self, rules: &RuleSet, caller: &Caller, method: Method) -> R<crate::rules::RoleId> {
+        match rules.role(&caller.role) {
+            Some(r) if rules.may_call(r, method) => Ok(r),
+            Some(_) => Err(Failure::new(
+                ErrorKey::AccessDenied,
+                format!("the role `{}` may not call {}", caller.role, method.name()),
+            )),
+            None => {
+                Err(Failure::new(ErrorKey::AccessDenied, format!("the role `{}` is not in the rules", caller.role)))
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        // A panic while holding the lock cannot leave half a commit behind
+        // (commits are transactions), so a poisoned lock is safe to reuse.
+        self.write.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn registered(&self, rules: &RuleSet, contact: Option<&ContactRecord>) -> bool {
+        contact.is_some_and(|c| rules.required_fields().iter().all(|f| !c.field(f).trim().is_empty()))
+    }
+
+    fn bound_contact(&self, card: &CardRecord) -> R<Option<ContactRecord>> {
+        match &card.contact {
+            Some(code) => Ok(self.store.contact(code)?),
+            None => Ok(None),
+        }
+    }
+
+    /// The contact's current card: its one card not blocked for replacement.
+    fn current_card(&self, rules: &RuleSet, code: &str) -> R<Option<CardRecord>> {
+        for n in self.store.contact_cards(code)? {
+            if let Some(card) = self.store.card(&n)? {
+                if !blocked_for_replacement(rules, &card) {
+                    return Ok(Some(card));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn history_entry(
+        caller: &Caller,
+        method: Method,
+        from: Option<Status>,
+        to: Option<Status>,
+        reason: String,
+    ) -> HistoryEntry {
+        HistoryEntry {
+            time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            user: caller.user.clone(),
+            role: caller.role.clone(),
+            method: method.name().to_string(),
+            from,
+            to,
+            reason,
+        }
+    }
+
+    fn push_history(batch: &mut Batch, card: &mut CardRecord, entry: HistoryEntry) {
+        batch.history.push((card.number.clone(), card.history_len, entry));
+        card.history_len += 1;
+    }
+
+    /// Commits under the caller's lock guard, then (after the guard is
+    /// dropped by the caller) `sync` makes it durable.
+    fn commit(&self, batch: &Batch) -> R<()> {
+        if !batch.is_empty() {
+            self.store.commit(batch)?;
+        }
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- balance
+
+    /// The balance as of `today` (SPEC §5.1).
+    pub fn balance(&self, caller: &Caller, lookup: Lookup<'_>, today: NaiveDate) -> R<Balance> {
+        let rules = self.rules.current();
+        self.access(&rules, caller, Method::Balance)?;
+        let card = self.find_for_balance(&rules, lookup)?;
+        let contact = self.bound_contact(&card)?;
+        let lots = self.store.lots(&card.number)?;
+        Ok(balance::compute(&rules, &card, contact.as_ref(), &lots, today))
+    }
+
+    fn find_for_balance(&self, rules: &RuleSet, lookup: Lookup<'_>) -> R<CardRecord> {
+        match lookup {
+            Lookup::Number(n) => {
+                let number = parse_number(rules, n)?;
+                self.store.card(number.as_str())?.ok_or_else(|| {
+                    Failure::new(ErrorKey::CannotFindCardNumber, format!("no card with number {number}"))
+                })
+            }
+            Lookup::Phone(p) => {
+                let mobile = parse_mobile(rules, p)?;
+                let not_found = || {
+                    Failure::new(ErrorKey::CannotFindMobileNumber, format!("no card found for mobile number {mobile}"))
+                };
+                let contact = self.store.contact_by_mobile(mobile.as_str())?.ok_or_else(not_found)?;
+                self.current_card(rules, &contact.code)?.ok_or_else(not_found)
+            }
+            Lookup::Code(c) => {
+                let code = parse_code(c)?;
+                let not_found =
+                    || Failure::new(ErrorKey::CannotFindContactCode, format!("no card found for contact code {code}"));
+                let contact = self.store.contact(code.as_str())?.ok_or_else(not_found)?;
+                self.current_card(rules, &contact.code)?.ok_or_else(not_found)
+            }
+            Lookup::Value(v) => {
+                // [decided] a valid, existing card number wins; else a contact code.
+                let as_number = CardNumber::parse(v, rules.card_format()).ok();
+                if let Some(n) = &as_number {
+                    if let Some(card) = self.store.card(n.as_str())? {
+                        return Ok(card);
+                    }
+                }
+                let as_code = ContactCode::parse(v).ok();
+                if as_number.is_none() && as_code.is_none() {
+                    return Err(parse_number(rules, v)
+                        .err()
+                        .unwrap_or_else(|| Failure::new(ErrorKey::InvalidCardNumber, "invalid card number")));
+                }
+                if let Some(code) = &as_code {
+                    if let Some(contact) = self.store.contact(code.as_str())? {
+                        if let Some(card) = self.current_card(rules, &contact.code)? {
+                            return Ok(card);
+                        }
+                    }
+                }
+                Err(match as_number {
+                    Some(n) => Failure::new(ErrorKey::CannotFindCardNumber, format!("no card with number {n}")),
+                    None => {
+                        Failure::new(ErrorKey::CannotFindContactCode, format!("no card found for contact code {v}"))
+                    }
+                })
+            }
+        }
+    }
+
+    // ------------------------------------------------------------- lifecycle
+
+    /// Issue: New → Issued (SPEC §5.2).
+    pub fn issue(&self, caller: &Caller, number: Option<&str>) -> R<Done> {
+        self.simple_transition(caller, Method::Issue, number, ErrorKey::CardNumberCannotFind)
+    }
+
+    /// Active: Issued → Active once bound and registered (SPEC §5.4).
+    pub fn active(&self, caller: &Caller, number: Option<&str>) -> R<Done> {
+        self.simple_transition(caller, Method::Active, number, ErrorKey::CannotFindCardNumber)
+    }
+
+    fn simple_transition(&self, caller: &Caller, method: Method, number: Option<&str>, not_found: ErrorKey) -> R<Done> {
+        let rules = self.rules.current();
+        let role = self.access(&rules, caller, method)?;
+        required(&[("Number", number)])?;
+        let number = parse_number(&rules, number.unwrap_or(""))?;
+        let done = {
+            let _guard = self.lock();
+            let mut card = self
+                .store
+                .card(number.as_str())?
+                .ok_or_else(|| Failure::new(not_found, format!("no card with number {number}")))?;
+            let contact = self.bound_contact(&card)?;
+            let facts = Facts {
+                method,
+                status: card.status,
+                bound: card.contact.is_some(),
+                registered: self.registered(&rules, contact.as_ref()),
+                role,
+                reason: None,
+                block: None,
+            };
+            let d = rules.decide(&facts);
+            self.apply_status(&rules, caller, &facts, &d, &mut card, String::new())?
+        };
+        self.store.sync()?;
+        Ok(done)
+    }
+
+    /// Turns a decision into a write (or a refusal); the caller holds the lock.
+    fn apply_status(
+        &self,
+        rules: &RuleSet,
+        caller: &Caller,
+        facts: &Facts,
+        d: &Decision,
+        card: &mut CardRecord,
+        reason: String,
+    ) -> R<Done> {
+        match d.outcome {
+            Outcome::Refuse(key) => Err(Failure::new(key, rules.explain(facts, d, &card.number))),
+            Outcome::Stay => Ok(Done { changed: false, status: card.status }),
+            Outcome::To(to) => {
+                let from = card.status;
+                card.status = to;
+                match facts.method {
+                    Method::Block => {}
+                    _ if to != Status::Blocked => card.block = None,
+                    _ => {}
+                }
+                let mut batch = Batch::default();
+                let entry = Self::history_entry(caller, facts.method, Some(from), Some(to), reason);
+                Self::push_history(&mut batch, card, entry);
+                batch.cards.push(card.clone());
+                self.commit(&batch)?;
+                Ok(Done { changed: from != to, status: to })
+            }
+        }
+    }
+
+    /// BindTo: binds the card to the contact with this mobile (SPEC §5.3).
+    pub fn bind_to(&self, caller: &Caller, number: Option<&str>, mobile: Option<&str>) -> R<Done> {
+        let rules = self.rules.current();
+        let role = self.access(&rules, caller, Method::BindTo)?;
+        required(&[("Number", number), ("MobileNumber", mobile)])?;
+        let number = parse_number(&rules, number.unwrap_or(""))?;
+        let mobile = parse_mobile(&rules, mobile.unwrap_or(""))?;
+        let done = {
+            let _guard = self.lock();
+            let mut card = self
+                .store
+                .card(number.as_str())?
+                .ok_or_else(|| Failure::new(ErrorKey::CannotFindCardNumber, format!("no card with number {number}")))?;
+            let contact = self.store.contact_by_mobile(mobile.as_str())?.ok_or_else(|| {
+                Failure::new(ErrorKey::CannotFindMobile, format!("no contact with mobile number {mobile}"))
+            })?;
+            let registered = self.registered(&rules, Some(&contact));
+            let facts = Facts {
+                method: Method::BindTo,
+                status: card.status,
+                bound: card.contact.is_some(),
+                registered,
+                role,
+                reason: None,
+                block: None,
+            };
+            let d = rules.decide(&facts);
+            if let Outcome::Refuse(key) = d.outcome {
+                return Err(Failure::new(key, rules.explain(&facts, &d, card.number.as_str())));
+            }
+            if let Some(other) = &card.contact {
+                if *other != contact.code {
+                    return Err(Failure::new(
+                        ErrorKey::CardNumberBindToAnotherContact,
+                        format!("card {number} is bound to another contact"),
+                    ));
+                }
+            }
+            let mut cards = self.store.contact_cards(&contact.code)?;
+            let mut replaced = Vec::new();
+            for n in &cards {
+                if *n == card.number {
+                    continue;
+                }
+                let Some(c) = self.store.card(n)? else { continue };
+                if blocked_for_replacement(&rules, &c) {
+                    replaced.push(c);
+                } else {
+                    return Err(Failure::new(
+                        ErrorKey::ContactBindToAnotherCardNumber,
+                        format!("the contact already has card {n}; block it for replacement before binding a new card"),
+                    ));
+                }
+            }
+            if card.contact.is_some() {
+                // Already bound to this contact: OK, no change.
+                Done { changed: false, status: card.status }
+            } else {
+                self.bind(&rules, caller, role, &d, &mut card, &contact, &mut cards, replaced, registered)?
+            }
+        };
+        self.store.sync()?;
+        Ok(done)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn bind(
+        &self,
+        rules: &RuleSet,
+        caller: &Caller,
+        role: crate::rules::RoleId,
+        d: &Decision,
+        card: &mut CardRecord,
+        contact: &ContactRecord,
+        cards: &mut Vec<String>,
+        replaced: Vec<CardRecord>,
+        registered: bool,
+    ) -> R<Done> {
+        let mut batch = Batch::default();
+        let from = card.status;
+        let mut to = match d.outcome {
+            Outcome::To(s) => s,
+            _ => card.status,
+        };
+        if rules.options().auto_activate {
+            let f =
+                Facts { method: Method::Active, status: to, bound: true, registered, role, reason: None, block: None };
+            if let Outcome::To(s) = rules.decide(&f).outcome {
+                to = s;
+            }
+        }
+        card.contact = Some(contact.code.clone());
+        card.status = to;
+        let entry = Self::history_entry(
+            caller,
+            Method::BindTo,
+            Some(from),
+            Some(to),
+            format!("bound to contact {}", contact.code),
+        );
+        Self::push_history(&mut batch, card, entry);
+        if rules.options().move_lots_on_replacement {
+            let mut lots = self.store.lots(&card.number)?;
+            for mut old in replaced {
+                let moved = self.store.lots(&old.number)?;
+                if moved.is_empty() {
+                    continue;
+                }
+                let total = moved.iter().fold(Amount::ZERO, |a, l| a.add(l.amount));
+                lots.extend(moved);
+                batch.lots.push((old.number.clone(), Vec::new()));
+                let e_old = Self::history_entry(
+                    caller,
+                    Method::BindTo,
+                    Some(old.status),
+                    Some(old.status),
+                    format!("bonus lots ({total}) moved to replacement card {}", card.number),
+                );
+                Self::push_history(&mut batch, &mut old, e_old);
+                let e_new = Self::history_entry(
+                    caller,
+                    Method::BindTo,
+                    Some(to),
+                    Some(to),
+                    format!("bonus lots ({total}) moved from replaced card {}", old.number),
+                );
+                Self::push_history(&mut batch, card, e_new);
+                batch.cards.push(old);
+            }
+            batch.lots.push((card.number.clone(), lots));
+        }
+        cards.push(card.number.clone());
+        batch.contact_cards.push((contact.code.clone(), cards.clone()));
+        batch.cards.push(card.clone());
+        self.commit(&batch)?;
+        Ok(Done { changed: true, status: to })
+    }
+
+    /// Block (SPEC §5.5).
+    pub fn block(&self, caller: &Caller, number: Option<&str>, mobile: Option<&str>, reason: Option<&str>) -> R<Done> {
+        self.block_or_unblock(caller, Method::Block, number, mobile, reason)
+    }
+
+    /// UnBlock (SPEC §5.6).
+    pub fn unblock(
+        &self,
+        caller: &Caller,
+        number: Option<&str>,
+        mobile: Option<&str>,
+        reason: Option<&str>,
+    ) -> R<Done> {
+        self.block_or_unblock(caller, Method::UnBlock, number, mobile, reason)
+    }
+
+    fn block_or_unblock(
+        &self,
+        caller: &Caller,
+        method: Method,
+        number: Option<&str>,
+        mobile: Option<&str>,
+        reason: Option<&str>,
+    ) -> R<Done> {
+        let rules = self.rules.current();
+        let role = self.access(&rules, caller, method)?;
+        let (reason_param, reason_key) = match method {
+            Method::Block => ("BlockReasonCode", ErrorKey::BlockReasonError),
+            _ => ("UnBlockReasonCode", ErrorKey::UnBlockReasonError),
+        };
+        let (number, mobile) = (present(number), present(mobile));
+        let mut missing = Vec::new();
+        if number.is_none() && mobile.is_none() {
+            missing.push("Number or ContactMobileNumber");
+        }
+        if present(reason).is_none() {
+            missing.push(reason_param);
+        }
+        if !missing.is_empty() {
+            return Err(Failure::new(
+                ErrorKey::RequiredParameterNotSpecified,
+                format!("required parameter not specified: {}", missing.join(", ")),
+            ));
+        }
+        let number = number.map(|n| parse_number(&rules, n)).transpose()?;
+        let mobile = mobile.map(|m| parse_mobile(&rules, m)).transpose()?;
+        let reason_code = reason.unwrap_or("").trim();
+        let reason_id = match method {
+            Method::Block => rules.block_reason(reason_code),
+            _ => rules.unblock_reason(reason_code),
+        };
+        if reason_id.is_none() {
+            let what = if method == Method::Block { "block" } else { "unblock" };
+            return Err(Failure::new(
+                reason_key,
+                format!("{what} reason code {} is unknown", crate::domain::truncate_for_message(reason_code)),
+            ));
+        }
+        let reason_text = match (method, reason_id) {
+            (Method::Block, Some(r)) => format!("{} {}", rules.block_reason_code(r), rules.block_reason_name(r)),
+            (_, Some(r)) => format!("{} {}", rules.unblock_reason_code(r), rules.unblock_reason_name(r)),
+            _ => String::new(),
+        };
+        let done = {
+            let _guard = self.lock();
+            let mut card =
+                match &number {
+                    Some(n) => Some(self.store.card(n.as_str())?.ok_or_else(|| {
+                        Failure::new(ErrorKey::CannotFindCardNumber, format!("no card with number {n}"))
+                    })?),
+                    None => None,
+                };
+            if let Some(m) = &mobile {
+                let contact = self.store.contact_by_mobile(m.as_str())?.ok_or_else(|| {
+                    Failure::new(ErrorKey::CannotFindMobile, format!("no contact with mobile number {m}"))
+                })?;
+                match &card {
+                    Some(c) if c.contact.as_deref() != Some(contact.code.as_str()) => {
+                        return Err(Failure::new(
+                            ErrorKey::CardNumberBindToAnotherContact,
+                            format!("card {} is not bound to the contact with mobile number {m}", c.number),
+                        ));
+                    }
+                    Some(_) => {}
+                    None => {
+                        card = Some(self.current_card(&rules, &contact.code)?.ok_or_else(|| {
+                            Failure::new(
+                                ErrorKey::CannotFindCardNumber,
+                                format!("the contact with mobile number {m} has no card"),
+                            )
+                        })?);
+                    }
+                }
+            }
+            let Some(mut card) = card else {
+                return Err(Failure::new(ErrorKey::CannotFindCardNumber, "no card found"));
+            };
+            let contact = self.bound_contact(&card)?;
+            let block = card
+                .block
+                .as_ref()
+                .map(|b| BlockFacts { reason: rules.block_reason(&b.reason), blocker: rules.role(&b.role) });
+            let facts = Facts {
+                method,
+                status: card.status,
+                bound: card.contact.is_some(),
+                registered: self.registered(&rules, contact.as_ref()),
+                role,
+                reason: reason_id,
+                block,
+            };
+            let d = rules.decide(&facts);
+            if method == Method::Block {
+                if let (Outcome::To(Status::Blocked), Some(r)) = (d.outcome, reason_id) {
+                    card.block = Some(BlockRecord {
+                        reason: rules.block_reason_code(r).to_string(),
+                        user: caller.user.clone(),
+                        role: caller.role.clone(),
+                    });
+                }
+            }
+            self.apply_status(&rules, caller, &facts, &d, &mut card, reason_text)?
+        };
+        self.store.sync()?;
+        Ok(done)
+    }
+
+    // ----------------------------------------------------------------- admin
+
+    /// Creates or updates a contact (SPEC §7). Fields left out keep their value.
+    pub fn upsert_contact(&self, caller: &Caller, code: &str, input: ContactInput) -> R<ContactRecord> {
+        let rules = self.rules.current();
+        self.access(&rules, caller, Method::Admin)?;
+        let code = parse_code(code)?;
+        let mobile = present(input.mobile.as_deref()).map(|m| parse_mobile(&rules, m)).transpose()?;
+        for v in [&input.name, &input.email, &input.birth_date, &input.gender, &input.city].into_iter().flatten() {
+            check_field_value(v)?;
+        }
+        if let Some(fields) = &input.fields {
+            if fields.len() > CUSTOM_FIELDS_MAX {
+                return Err(Failure::new(
+                    ErrorKey::MalformedRequest,
+                    format!("at most {CUSTOM_FIELDS_MAX} custom fields"),
+                ));
+            }
+            for (k, v) in fields {
+                if k.trim().is_empty() || k.chars().count() > 64 {
+                    return Err(Failure::new(ErrorKey::MalformedRequest, "custom field names must be 1-64 characters"));
+                }
+                check_field_value(v)?;
+            }
+        }
+        let record = {
+            let _guard = self.lock();
+            let old = self.store.contact(code.as_str())?;
+            if let Some(m) = &mobile {
+                if let Some(holder) = self.store.contact_by_mobile(m.as_str())? {
+                    if holder.code != code.as_str() {
+                        return Err(Failure::new(
+                            ErrorKey::MobileNumberTaken,
+                            format!("mobile number {m} belongs to another contact"),
+                        ));
+                    }
+                }
+            }
+            let old_mobile = old.as_ref().and_then(|o| o.mobile.clone());
+            let mut rec =
+                old.unwrap_or_else(|| ContactRecord { code: code.as_str().to_string(), ..Default::default() });
+            if let Some(m) = mobile {
+                rec.mobile = Some(m.as_str().to_string());
+            }
+            let set = |slot: &mut String, v: Option<String>| {
+                if let Some(v) = v {
+                    *slot = v;
+                }
+            };
+            set(&mut rec.name, input.name);
+            set(&mut rec.email, input.email);
+            set(&mut rec.birth_date, input.birth_date);
+            set(&mut rec.gender, input.gender);
+            set(&mut rec.city, input.city);
+            if let Some(fields) = input.fields {
+                for (k, v) in fields {
+                    if v.is_empty() {
+                        rec.fields.remove(&k);
+                    } else {
+                        rec.fields.insert(k, v);
+                    }
+                }
+            }
+            if rec.fields.len() > CUSTOM_FIELDS_MAX {
+                return Err(Failure::new(
+                    ErrorKey::MalformedRequest,
+                    format!("at most {CUSTOM_FIELDS_MAX} custom fields"),
+                ));
+            }
+            let batch =
+                Batch { contacts: vec![ContactWrite { record: rec.clone(), old_mobile }], ..Default::default() };
+            self.commit(&batch)?;
+            rec
+        };
+        self.store.sync()?;
+        Ok(record)
+    }
+
+    /// Creates a New card, or changes category and type of an existing one.
+    pub fn upsert_card(
+        &self,
+        caller: &Caller,
+        number: &str,
+        category: Option<&str>,
+        card_type: Option<&str>,
+    ) -> R<Done> {
+        let rules = self.rules.current();
+        self.access(&rules, caller, Method::Admin)?;
+        let number = parse_number(&rules, number)?;
+        let category = present(category)
+            .map(|c| {
+                Category::from_code(c.trim()).ok_or_else(|| {
+                    Failure::new(ErrorKey::InvalidCategoryCode, format!("category code {} is unknown", short(c)))
+                })
+            })
+            .transpose()?;
+        let card_type = present(card_type)
+            .map(|c| {
+                CardType::from_code(c.trim()).ok_or_else(|| {
+                    Failure::new(ErrorKey::InvalidTypeCode, format!("card type code {} is unknown", short(c)))
+                })
+            })
+            .transpose()?;
+        let done = {
+            let _guard = self.lock();
+            let mut batch = Batch::default();
+            let (mut card, created) = match self.store.card(number.as_str())? {
+                Some(c) => (c, false),
+                None => (
+                    CardRecord {
+                        number: number.as_str().to_string(),
+                        status: Status::New,
+                        category: Category::Plastic,
+                        card_type: CardType::Bonus,
+                        contact: None,
+                        block: None,
+                        history_len: 0,
+                    },
+                    true,
+                ),
+            };
+            let before = (card.category, card.card_type);
+            card.category = category.unwrap_or(card.category);
+            card.card_type = card_type.unwrap_or(card.card_type);
+            let changed = created || before != (card.category, card.card_type);
+            if changed {
+                let what = if created { "card created" } else { "category or type changed" };
+                let reason = format!("{what}: category {}, type {}", card.category.code(), card.card_type.code());
+                let entry = Self::history_entry(
+                    caller,
+                    Method::Admin,
+                    if created { None } else { Some(card.status) },
+                    Some(card.status),
+                    reason,
+                );
+                Self::push_history(&mut batch, &mut card, entry);
+                batch.cards.push(card.clone());
+                self.commit(&batch)?;
+            }
+            Done { changed, status: card.status }
+        };
+        self.store.sync()?;
+        Ok(done)
+    }
+
+    /// Adds a bonus lot to a card.
+    pub fn add_bonus(&self, caller: &Caller, number: &str, input: BonusInput) -> R<Lot> {
+        let rules = self.rules.current();
+        self.access(&rules, caller, Method::Admin)?;
+        let number = parse_number(&rules, number)?;
+        // Existence first: SPEC lists CannotFindCardNumber before the lot's own errors.
+        if self.store.card(number.as_str())?.is_none() {
+            return Err(Failure::new(ErrorKey::CannotFindCardNumber, format!("no card with number {number}")));
+        }
+        let lot = parse_lot(&input, self.today())?;
+        {
+            let _guard = self.lock();
+            let Some(mut card) = self.store.card(number.as_str())? else {
+                return Err(Failure::new(ErrorKey::CannotFindCardNumber, format!("no card with number {number}")));
+            };
+            let mut lots = self.store.lots(number.as_str())?;
+            lots.push(lot.clone());
+            let mut batch = Batch::default();
+            let reason = format!(
+                "bonus lot added: {} of type {}{}",
+                lot.amount,
+                lot.bonus_type.code(),
+                lot.expire.map(|e| format!(", expires {e}")).unwrap_or_default()
+            );
+            let entry = Self::history_entry(caller, Method::Admin, Some(card.status), Some(card.status), reason);
+            Self::push_history(&mut batch, &mut card, entry);
+            batch.cards.push(card);
+            batch.lots.push((number.as_str().to_string(), lots));
+            self.commit(&batch)?;
+        }
+        self.store.sync()?;
+        Ok(lot)
+    }
+
+    /// A card's history, oldest first.
+    pub fn history(&self, caller: &Caller, number: &str) -> R<Vec<HistoryEntry>> {
+        let rules = self.rules.current();
+        self.access(&rules, caller, Method::Admin)?;
+        let number = parse_number(&rules, number)?;
+        if self.store.card(number.as_str())?.is_none() {
+            return Err(Failure::new(ErrorKey::CannotFindCardNumber, format!("no card with number {number}")));
+        }
+        Ok(self.store.history(number.as_str())?)
+    }
+
+    /// The bonus lots of a card (for tests and tools).
+    pub fn lots(&self, number: &str) -> R<Vec<Lot>> {
+        Ok(self.store.lots(number)?)
+    }
+
+    /// A card as stored (for tests and tools).
+    pub fn card(&self, number: &str) -> R<Option<CardRecord>> {
+        Ok(self.store.card(number)?)
+    }
+}
+
+fn blocked_for_replacement(rules: &RuleSet, card: &CardRecord) -> bool {
+    card.status == Status::Blocked && card.block.as_ref().is_some_and(|b| rules.is_replacement(&b.reason))
+}
+
+fn short(s: &str) -> String {
+    crate::domain::truncate_for_message(s)
+}
+
+fn check_field_value(v: &str) -> R<()> {
+    if v.chars().count() > FIELD_CHARS_MAX {
+        return Err(Failure::new(
+            ErrorKey::MalformedRequest,
+            format!("a contact field may be at most {FIELD_CHARS_MAX} characters"),
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn parse_number(rules: &RuleSet, s: &str) -> R<CardNumber> {
+    CardNumber::parse(s, rules.card_format()).map_err(|e| Failure::new(ErrorKey::InvalidCardNumber, e.to_string()))
+}
+
+pub(crate) fn parse_mobile(rules: &RuleSet, s: &str) -> R<MobileNumber> {
+    MobileNumber::parse(s, rules.region()).map_err(|e| Failure::new(ErrorKey::InvalidMobileNumber, e.to_string()))
+}
+
+pub(crate) fn parse_code(s: &str) -> R<ContactCode> {
+    ContactCode::parse(s).map_err(|e| Failure::new(ErrorKey::InvalidContactCode, e.to_string()))
+}
+
+/// Parses a lot in SPEC's order: amount, type, dates.
+pub fn parse_lot(input: &BonusInput, today: NaiveDate) -> R<Lot> {
+    let amount = match present(input.amount.as_deref()) {
+        None => return Err(Failure::new(ErrorKey::InvalidAmount, "Amount is required")),
+        Some(a) => Amount::parse(a).map_err(|e| Failure::new(ErrorKey::InvalidAmount, e.to_string()))?,
+    };
+    if amount == Amount::ZERO {
+        return Err(Failure::new(ErrorKey::InvalidAmount, "amount must be greater than zero"));
+    }
+    let bonus_type = match present(input.type_code.as_deref()) {
+        None => BonusType::Monetary,
+        Some(t) => BonusType::from_code(t.trim()).ok_or_else(|| {
+            Failure::new(ErrorKey::InvalidTypeCode, format!("bonus type code {} is unknown", short(t)))
+        })?,
+    };
+    let date = |s: Option<&str>| -> R<Option<NaiveDate>> {
+        present(s).map(|d| parse_date(d).map_err(|e| Failure::new(ErrorKey::InvalidDate, e.to_string()))).transpose()
+    };
+    let active_from = date(input.active_from.as_deref())?.unwrap_or(today);
+    let expire = date(input.expire_date.as_deref())?;
+    if let Some(e) = expire {
+        if e < active_from {
+            return Err(Failure::new(
+                ErrorKey::InvalidDate,
+                format!("ExpireDate {e} is before ActiveFrom {active_from}"),
+            ));
+        }
+    }
+    Ok(Lot { amount, bonus_type, active_from, expire, frozen: input.frozen })
+}
