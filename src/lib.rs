@@ -6,8 +6,10 @@
 //! - [`store`]: the `Store` trait and its sled implementation.
 //! - [`service`]: the card operations; the only place that combines rules and store.
 //! - [`http`]: the warp server; the only place that knows HTTP.
+//! - [`journal`]: the durable integration log (SPEC.md §6).
 
 pub mod domain;
+pub mod journal;
 pub mod key;
 pub mod rules;
 pub mod service;
