@@ -145,23 +145,12 @@ impl Journal {
     /// Opens (creating if needed) `dir/journal.jsonl` for appending and starts
     /// the writer thread. With `log_requests` false only errors are journaled.
     pub fn open(dir: &Path, log_requests: bool) -> Result<Journal, JournalError> {
-        std::fs::create_dir_all(dir).map_err(|source| JournalError::CreateDir {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        std::fs::create_dir_all(dir).map_err(|source| JournalError::CreateDir { path: dir.to_path_buf(), source })?;
         let path = journal_path(dir);
-        let open_error = |source| JournalError::Open {
-            path: path.clone(),
-            source,
-        };
+        let open_error = |source| JournalError::Open { path: path.clone(), source };
         let existed = path.exists();
         // Read access too, only to look at the last byte below.
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(&path)
-            .map_err(open_error)?;
+        let mut file = OpenOptions::new().read(true).append(true).create(true).open(&path).map_err(open_error)?;
         // A crash mid-write leaves a torn last line with no newline. Appending
         // straight after it would glue the next entry onto the fragment and
         // lose both, so the writer first ends the fragment with a newline.
@@ -172,22 +161,12 @@ impl Journal {
 
         let (sender, receiver) = mpsc::sync_channel(QUEUE_ENTRIES_MAX);
         let dropped = Arc::new(AtomicU64::new(0));
-        let writer = Writer {
-            file,
-            path,
-            needs_newline: torn,
-            dropped: Arc::clone(&dropped),
-        };
+        let writer = Writer { file, path, needs_newline: torn, dropped: Arc::clone(&dropped) };
         let writer = std::thread::Builder::new()
             .name("journal-writer".into())
             .spawn(move || writer.run(receiver))
             .map_err(JournalError::Spawn)?;
-        Ok(Journal {
-            log_requests,
-            sender: Some(sender),
-            writer: Some(writer),
-            dropped,
-        })
+        Ok(Journal { log_requests, sender: Some(sender), writer: Some(writer), dropped })
     }
 
     /// Whether every request is journaled (`--log-requests`), not only errors.
@@ -204,9 +183,10 @@ impl Journal {
             if !entry.is_error() {
                 return;
             }
-            // SPEC §6: bodies belong to the full mode only.
+            // SPEC §6: request bodies belong to the full mode only. The
+            // response of an error is the envelope with its Key and Value,
+            // which is what makes an integration error readable, so it stays.
             entry.request_body = None;
-            entry.response_body = None;
         }
         let Some(line) = encode_line(entry) else {
             return;
@@ -285,11 +265,7 @@ impl Writer {
                     Message::Flush(ack) => acks.push(ack),
                 }
                 taken += 1;
-                next = if taken < BATCH_ENTRIES_MAX {
-                    receiver.try_recv().ok()
-                } else {
-                    None
-                };
+                next = if taken < BATCH_ENTRIES_MAX { receiver.try_recv().ok() } else { None };
             }
             if !buffer.is_empty() {
                 self.write(&buffer);
@@ -369,14 +345,8 @@ fn sync_dir(dir: &Path) {
 /// only if serialization fails, which it cannot for this type; that case is
 /// reported rather than panicking.
 fn encode_line(mut entry: JournalEntry) -> Option<String> {
-    for field in [
-        &mut entry.time,
-        &mut entry.user,
-        &mut entry.role,
-        &mut entry.method,
-        &mut entry.path,
-        &mut entry.key,
-    ] {
+    for field in [&mut entry.time, &mut entry.user, &mut entry.role, &mut entry.method, &mut entry.path, &mut entry.key]
+    {
         if field.len() > FIELD_BYTES_MAX {
             *field = truncate_marked(field, FIELD_BYTES_MAX);
         }
@@ -459,9 +429,7 @@ fn redact_value(value: &mut serde_json::Value) -> bool {
         }
         serde_json::Value::Array(items) => {
             // No short-circuit: every item must be visited.
-            items
-                .iter_mut()
-                .fold(false, |acc, item| redact_value(item) | acc)
+            items.iter_mut().fold(false, |acc, item| redact_value(item) | acc)
         }
         _ => false,
     }
@@ -519,10 +487,7 @@ pub fn format_entry(entry: &JournalEntry) -> String {
         escape_text(&entry.key),
         entry.duration_ms,
     );
-    for (label, body) in [
-        ("request:", &entry.request_body),
-        ("response:", &entry.response_body),
-    ] {
+    for (label, body) in [("request:", &entry.request_body), ("response:", &entry.response_body)] {
         if let Some(body) = body {
             out.push_str(&format!("\n    {label:<9} {}", escape_text(body)));
         }
@@ -547,8 +512,9 @@ impl JournalFilter {
         match self.since {
             None => true,
             // An entry whose time does not parse cannot be shown to be recent.
-            Some(since) => DateTime::parse_from_rfc3339(&entry.time)
-                .is_ok_and(|time| time.with_timezone(&Utc) >= since),
+            Some(since) => {
+                DateTime::parse_from_rfc3339(&entry.time).is_ok_and(|time| time.with_timezone(&Utc) >= since)
+            }
         }
     }
 }
@@ -560,10 +526,7 @@ impl JournalFilter {
 /// line must not hide the rest of the journal.
 pub fn read_journal(dir: &Path, filter: &JournalFilter) -> Result<Vec<JournalEntry>, JournalError> {
     let path = journal_path(dir);
-    let read_error = |source| JournalError::Read {
-        path: path.clone(),
-        source,
-    };
+    let read_error = |source| JournalError::Read { path: path.clone(), source };
     let mut reader = BufReader::new(File::open(&path).map_err(read_error)?);
     let mut entries = Vec::new();
     // Bytes, not `String`: a line torn inside a UTF-8 sequence is not UTF-8.
@@ -611,11 +574,7 @@ fn parse_since_at(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Strin
     let invalid = || {
         format!("`{text}` is not a time: use RFC 3339 (2024-05-01T12:00:00Z), a date (2024-05-01) or a duration (15m, 2h, 3d)")
     };
-    let split = text
-        .len()
-        .checked_sub(1)
-        .filter(|&i| text.is_char_boundary(i))
-        .ok_or_else(invalid)?;
+    let split = text.len().checked_sub(1).filter(|&i| text.is_char_boundary(i)).ok_or_else(invalid)?;
     let (count, unit) = text.split_at(split);
     if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid());
@@ -694,21 +653,18 @@ mod tests {
     }
 
     fn ok_entry_with_time(time: &str) -> JournalEntry {
-        JournalEntry {
-            time: time.to_owned(),
-            ..ok_entry()
-        }
+        JournalEntry { time: time.to_owned(), ..ok_entry() }
     }
 
     #[test]
-    fn bodies_are_kept_only_when_request_logging_is_on() {
+    fn request_bodies_are_kept_only_when_request_logging_is_on() {
         let dir = tempfile::tempdir().unwrap();
-        Journal::open(dir.path(), false)
-            .unwrap()
-            .record(status_error());
+        let expected_response = status_error().response_body;
+        assert!(expected_response.is_some());
+        Journal::open(dir.path(), false).unwrap().record(status_error());
         let entries = read_all(dir.path());
         assert_eq!(entries[0].request_body, None);
-        assert_eq!(entries[0].response_body, None);
+        assert_eq!(entries[0].response_body, expected_response, "an error keeps its envelope");
     }
 
     #[test]
@@ -740,9 +696,7 @@ mod tests {
     fn reopening_appends_to_the_existing_journal() {
         let dir = tempfile::tempdir().unwrap();
         Journal::open(dir.path(), true).unwrap().record(ok_entry());
-        Journal::open(dir.path(), true)
-            .unwrap()
-            .record(status_error());
+        Journal::open(dir.path(), true).unwrap().record(status_error());
         assert_eq!(read_all(dir.path()).len(), 2);
     }
 
@@ -769,10 +723,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let journal = Journal::open(dir.path(), true).unwrap();
         let mut e = ok_entry();
-        e.request_body = Some(
-            r#"{"Login":"anna","Password":"hunter2","Nested":[{"newPASSWORD":{"a":"s3cret"}}]}"#
-                .into(),
-        );
+        e.request_body =
+            Some(r#"{"Login":"anna","Password":"hunter2","Nested":[{"newPASSWORD":{"a":"s3cret"}}]}"#.into());
         e.response_body = Some(r#"{"Authorization":"Basic YW5uYTpodW50ZXIy"}"#.into());
         journal.record(e);
         journal.flush();
@@ -781,8 +733,7 @@ mod tests {
             assert!(!text.contains(secret), "{secret} leaked: {text}");
         }
         let entry = &read_all(dir.path())[0];
-        let request: serde_json::Value =
-            serde_json::from_str(entry.request_body.as_deref().unwrap()).unwrap();
+        let request: serde_json::Value = serde_json::from_str(entry.request_body.as_deref().unwrap()).unwrap();
         assert_eq!(request["Password"], "***");
         assert_eq!(request["Login"], "anna");
         assert_eq!(request["Nested"][0]["newPASSWORD"], "***");
@@ -811,10 +762,7 @@ mod tests {
         journal.record(e);
         journal.flush();
         let body = read_all(dir.path()).remove(0).request_body.unwrap();
-        assert!(body.ends_with(&format!(
-            "…[truncated, {} bytes in all]",
-            2 * BODY_BYTES_MAX
-        )));
+        assert!(body.ends_with(&format!("…[truncated, {} bytes in all]", 2 * BODY_BYTES_MAX)));
         assert!(body.len() < BODY_BYTES_MAX + 64);
     }
 
@@ -840,11 +788,7 @@ mod tests {
         assert!(text.len() <= LINE_BYTES_MAX, "{} bytes", text.len());
         let entries = read_all(dir.path());
         assert_eq!(entries.len(), 1);
-        assert!(entries[0]
-            .request_body
-            .as_ref()
-            .unwrap()
-            .contains("truncated"));
+        assert!(entries[0].request_body.as_ref().unwrap().contains("truncated"));
     }
 
     #[test]
@@ -853,10 +797,7 @@ mod tests {
         Journal::open(dir.path(), true).unwrap().record(ok_entry());
         let whole = serde_json::to_string(&status_error()).unwrap();
         let torn = &whole[..whole.len() / 2];
-        let mut file = OpenOptions::new()
-            .append(true)
-            .open(journal_path(dir.path()))
-            .unwrap();
+        let mut file = OpenOptions::new().append(true).open(journal_path(dir.path())).unwrap();
         file.write_all(torn.as_bytes()).unwrap();
         assert_eq!(read_all(dir.path()).len(), 1);
     }
@@ -865,14 +806,9 @@ mod tests {
     fn entries_after_a_torn_line_survive_a_restart() {
         let dir = tempfile::tempdir().unwrap();
         Journal::open(dir.path(), true).unwrap().record(ok_entry());
-        let mut file = OpenOptions::new()
-            .append(true)
-            .open(journal_path(dir.path()))
-            .unwrap();
+        let mut file = OpenOptions::new().append(true).open(journal_path(dir.path())).unwrap();
         file.write_all(br#"{"time":"2024-"#).unwrap();
-        Journal::open(dir.path(), true)
-            .unwrap()
-            .record(status_error());
+        Journal::open(dir.path(), true).unwrap().record(status_error());
         let keys: Vec<_> = read_all(dir.path()).into_iter().map(|e| e.key).collect();
         assert_eq!(keys, ["OK", "StatusError"]);
     }
@@ -885,15 +821,8 @@ mod tests {
         journal.record(status_error());
         journal.record(entry("InternalError", 500, false));
         journal.flush();
-        let filter = JournalFilter {
-            errors_only: true,
-            since: None,
-        };
-        let keys: Vec<_> = read_journal(dir.path(), &filter)
-            .unwrap()
-            .into_iter()
-            .map(|e| e.key)
-            .collect();
+        let filter = JournalFilter { errors_only: true, since: None };
+        let keys: Vec<_> = read_journal(dir.path(), &filter).unwrap().into_iter().map(|e| e.key).collect();
         assert_eq!(keys, ["StatusError", "InternalError"]);
     }
 
@@ -901,30 +830,13 @@ mod tests {
     fn filter_since_keeps_entries_at_or_after_the_time() {
         let dir = tempfile::tempdir().unwrap();
         let journal = Journal::open(dir.path(), true).unwrap();
-        for time in [
-            "2024-05-01T09:59:59.999Z",
-            "2024-05-01T10:00:00.000Z",
-            "2024-05-02T08:00:00.000Z",
-        ] {
-            journal.record(JournalEntry {
-                time: time.into(),
-                ..ok_entry()
-            });
+        for time in ["2024-05-01T09:59:59.999Z", "2024-05-01T10:00:00.000Z", "2024-05-02T08:00:00.000Z"] {
+            journal.record(JournalEntry { time: time.into(), ..ok_entry() });
         }
         journal.flush();
-        let filter = JournalFilter {
-            errors_only: false,
-            since: Some(parse_since("2024-05-01T10:00:00Z").unwrap()),
-        };
-        let times: Vec<_> = read_journal(dir.path(), &filter)
-            .unwrap()
-            .into_iter()
-            .map(|e| e.time)
-            .collect();
-        assert_eq!(
-            times,
-            ["2024-05-01T10:00:00.000Z", "2024-05-02T08:00:00.000Z"]
-        );
+        let filter = JournalFilter { errors_only: false, since: Some(parse_since("2024-05-01T10:00:00Z").unwrap()) };
+        let times: Vec<_> = read_journal(dir.path(), &filter).unwrap().into_iter().map(|e| e.time).collect();
+        assert_eq!(times, ["2024-05-01T10:00:00.000Z", "2024-05-02T08:00:00.000Z"]);
     }
 
     #[test]
@@ -937,18 +849,7 @@ mod tests {
         assert_eq!(at("2h").unwrap(), now - TimeDelta::hours(2));
         assert_eq!(at("3d").unwrap(), now - TimeDelta::days(3));
         assert_eq!(at("30s").unwrap(), now - TimeDelta::seconds(30));
-        for bad in [
-            "",
-            "m",
-            "15",
-            "15y",
-            "-5m",
-            "1.5h",
-            "2024-13-01",
-            "yesterday",
-            "9999999999999999999d",
-            "é",
-        ] {
+        for bad in ["", "m", "15", "15y", "-5m", "1.5h", "2024-13-01", "yesterday", "9999999999999999999d", "é"] {
             let error = at(bad).unwrap_err();
             assert!(error.contains('`'), "{bad}: {error}");
         }
@@ -965,10 +866,7 @@ mod tests {
                 let journal = &journal;
                 scope.spawn(move || {
                     for i in 0..125 {
-                        journal.record(JournalEntry {
-                            path: format!("/t{thread}/{i}"),
-                            ..ok_entry()
-                        });
+                        journal.record(JournalEntry { path: format!("/t{thread}/{i}"), ..ok_entry() });
                     }
                 });
             }
@@ -984,33 +882,22 @@ mod tests {
     #[test]
     fn escape_text_escapes_line_breaks_and_control_characters() {
         assert_eq!(escape_text("a\r\nb\tc"), "a\\r\\nb\\tc");
-        assert_eq!(
-            escape_text("\u{1b}[31m\u{7f}\u{85}"),
-            "\\u{1b}[31m\\u{7f}\\u{85}"
-        );
+        assert_eq!(escape_text("\u{1b}[31m\u{7f}\u{85}"), "\\u{1b}[31m\\u{7f}\\u{85}");
         assert_eq!(escape_text("x\u{2028}y\u{202e}"), "x\\u{2028}y\\u{202e}");
         assert_eq!(escape_text("Анна \"ok\" \\n"), "Анна \"ok\" \\n");
     }
 
     #[test]
     fn format_entry_renders_one_line_plus_bodies() {
-        let e = JournalEntry {
-            time: "2024-05-01T10:00:00.000Z".into(),
-            ..status_error()
-        };
+        let e = JournalEntry { time: "2024-05-01T10:00:00.000Z".into(), ..status_error() };
         assert_eq!(
             format_entry(&e),
             "2024-05-01T10:00:00.000Z anna(cashier) GET /api/card/Active -> 200 StatusError (1.5 ms)\n    \
              request:  {\"Number\":\"1234\"}\n    \
              response: {\"Status\":true,\"Key\":\"OK\"}"
         );
-        let anonymous = JournalEntry {
-            user: String::new(),
-            role: String::new(),
-            request_body: None,
-            response_body: None,
-            ..e
-        };
+        let anonymous =
+            JournalEntry { user: String::new(), role: String::new(), request_body: None, response_body: None, ..e };
         assert_eq!(
             format_entry(&anonymous),
             "2024-05-01T10:00:00.000Z - GET /api/card/Active -> 200 StatusError (1.5 ms)"

@@ -44,7 +44,7 @@ impl Amount {
 
     /// Saturating sum: bonus totals are far below Decimal's 28 digits, and a
     /// balance must never panic.
-    pub fn add(self, other: Amount) -> Amount {
+    pub fn plus(self, other: Amount) -> Amount {
         Amount(self.0.checked_add(other.0).unwrap_or(Decimal::MAX))
     }
 }
@@ -63,7 +63,7 @@ mod tests {
 
     #[test]
     fn decimals_are_exact() {
-        let s = Amount::parse("0.1").unwrap().add(Amount::parse("0.2").unwrap());
+        let s = Amount::parse("0.1").unwrap().plus(Amount::parse("0.2").unwrap());
         assert_eq!(s, Amount::parse("0.3").unwrap());
         assert_eq!(s.to_string(), "0.3");
         assert_eq!(Amount::parse("1e2").unwrap().to_string(), "100");

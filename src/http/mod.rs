@@ -256,7 +256,7 @@ where
             Ok(b) => b,
             Err(r) => return r,
         };
-        if app.journal.as_ref().is_some_and(|j| j.logs_requests()) {
+        if app.journal.as_ref().is_some_and(|j| j.log_requests()) {
             seen.request_body = Some(String::from_utf8_lossy(&bytes).into_owned());
         }
         match Fields::parse(&bytes) {

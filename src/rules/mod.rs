@@ -526,6 +526,11 @@ impl RuleSet {
         &self.bonus_type_names[t.index()]
     }
 
+    /// How many transition rows the set has.
+    pub fn transition_count(&self) -> usize {
+        self.transitions.len()
+    }
+
     /// The status machine as a diagram.
     pub fn graph(&self, format: GraphFormat) -> String {
         graph::render(self, format)

@@ -62,12 +62,12 @@ pub fn compute(
     for lot in lots {
         let state = lot_state(lot, blocked, freeze, today);
         let t = lot.bonus_type.index();
-        sums[t][state.index()] = sums[t][state.index()].add(lot.amount);
+        sums[t][state.index()] = sums[t][state.index()].plus(lot.amount);
         if state == BonusState::Active {
             if let Some(e) = lot.expire {
                 nearest[t] = match nearest[t] {
                     Some((d, _)) if e > d => nearest[t],
-                    Some((d, a)) if e == d => Some((d, a.add(lot.amount))),
+                    Some((d, a)) if e == d => Some((d, a.plus(lot.amount))),
                     _ => Some((e, lot.amount)),
                 };
             }

@@ -475,7 +475,7 @@ impl CardService {
                 if moved.is_empty() {
                     continue;
                 }
-                let total = moved.iter().fold(Amount::ZERO, |a, l| a.add(l.amount));
+                let total = moved.iter().fold(Amount::ZERO, |a, l| a.plus(l.amount));
                 lots.extend(moved);
                 batch.lots.push((old.number.clone(), Vec::new()));
                 let e_old = Self::history_entry(
