@@ -7,6 +7,7 @@
 //! - [`service`]: the card operations; the only place that combines rules and store.
 //! - [`http`]: the warp server; the only place that knows HTTP.
 
+pub mod auth;
 pub mod domain;
 pub mod key;
 pub mod store;
