@@ -8,6 +8,7 @@
 //! - [`http`]: the warp server; the only place that knows HTTP.
 //! - [`journal`]: the durable integration log (SPEC.md §6).
 
+pub mod auth;
 pub mod domain;
 pub mod journal;
 pub mod key;
