@@ -145,10 +145,7 @@ struct OutUser<'a> {
 impl Users {
     /// Reads and checks a users file.
     pub fn load(path: &Path) -> Result<Users, AuthError> {
-        let text = read_limited(path).map_err(|source| AuthError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = read_limited(path).map_err(|source| AuthError::Read { path: path.to_path_buf(), source })?;
         Users::parse(&text, &path.display().to_string())
     }
 
@@ -168,10 +165,7 @@ impl Users {
             message: e.message().trim_end().to_string(),
         })?;
         if raw.user.len() > USERS_MAX {
-            return Err(AuthError::Invalid {
-                at: at(None),
-                message: format!("more than {USERS_MAX} users"),
-            });
+            return Err(AuthError::Invalid { at: at(None), message: format!("more than {USERS_MAX} users") });
         }
 
         let mut users: Vec<User> = Vec::with_capacity(raw.user.len());
@@ -179,16 +173,10 @@ impl Users {
         for raw_user in raw.user {
             let name_at = raw_user.name.span().start;
             let name = raw_user.name.into_inner();
-            let invalid = |offset: usize, message: String| AuthError::Invalid {
-                at: at(Some(offset)),
-                message,
-            };
+            let invalid = |offset: usize, message: String| AuthError::Invalid { at: at(Some(offset)), message };
             check_name(&name).map_err(|m| invalid(name_at, m))?;
             if let Some(line) = first_line.get(&name) {
-                return Err(invalid(
-                    name_at,
-                    format!("duplicate user name `{name}` (first defined on line {line})"),
-                ));
+                return Err(invalid(name_at, format!("duplicate user name `{name}` (first defined on line {line})")));
             }
             first_line.insert(name.clone(), line_column(text, name_at).0);
 
@@ -199,17 +187,10 @@ impl Users {
             let hash_at = raw_user.hash.span().start;
             let hash = raw_user.hash.into_inner();
             check_hash(&hash).map_err(|m| {
-                invalid(
-                    hash_at,
-                    format!("user `{name}`: hash is not a usable Argon2id PHC string: {m}"),
-                )
+                invalid(hash_at, format!("user `{name}`: hash is not a usable Argon2id PHC string: {m}"))
             })?;
 
-            users.push(User {
-                name,
-                role,
-                hash: Arc::from(hash),
-            });
+            users.push(User { name, role, hash: Arc::from(hash) });
         }
         Ok(Users { users })
     }
@@ -217,9 +198,7 @@ impl Users {
     /// Each user's name and role, in file order; the server checks the roles
     /// against the rule set.
     pub fn roles(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        self.users
-            .iter()
-            .map(|u| (u.name.as_str(), u.role.as_str()))
+        self.users.iter().map(|u| (u.name.as_str(), u.role.as_str()))
     }
 
     pub fn len(&self) -> usize {
@@ -232,15 +211,7 @@ impl Users {
 
     fn to_toml(&self) -> String {
         let out = OutFile {
-            user: self
-                .users
-                .iter()
-                .map(|u| OutUser {
-                    name: &u.name,
-                    role: &u.role,
-                    hash: &u.hash,
-                })
-                .collect(),
+            user: self.users.iter().map(|u| OutUser { name: &u.name, role: &u.role, hash: &u.hash }).collect(),
         };
         let body = toml::to_string(&out).expect("a list of plain strings always serialises");
         format!(
@@ -255,13 +226,9 @@ fn read_limited(path: &Path) -> io::Result<String> {
     use std::io::Read as _;
     let file = std::fs::File::open(path)?;
     let mut text = String::new();
-    file.take(USERS_FILE_BYTES_MAX + 1)
-        .read_to_string(&mut text)?;
+    file.take(USERS_FILE_BYTES_MAX + 1).read_to_string(&mut text)?;
     if text.len() as u64 > USERS_FILE_BYTES_MAX {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("larger than {USERS_FILE_BYTES_MAX} bytes"),
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("larger than {USERS_FILE_BYTES_MAX} bytes")));
     }
     Ok(text)
 }
@@ -281,10 +248,7 @@ fn check_name(name: &str) -> Result<(), String> {
         return Err("user name must not be empty".into());
     }
     if name.chars().count() > NAME_CHARS_MAX {
-        return Err(format!(
-            "user name `{}` is longer than {NAME_CHARS_MAX} characters",
-            name.escape_debug()
-        ));
+        return Err(format!("user name `{}` is longer than {NAME_CHARS_MAX} characters", name.escape_debug()));
     }
     if name.contains(':') {
         return Err(format!(
@@ -293,16 +257,10 @@ fn check_name(name: &str) -> Result<(), String> {
         ));
     }
     if name.chars().any(char::is_control) {
-        return Err(format!(
-            "user name `{}` must not contain control characters",
-            name.escape_debug()
-        ));
+        return Err(format!("user name `{}` must not contain control characters", name.escape_debug()));
     }
     if name.trim() != name {
-        return Err(format!(
-            "user name `{}` must not start or end with whitespace",
-            name.escape_debug()
-        ));
+        return Err(format!("user name `{}` must not start or end with whitespace", name.escape_debug()));
     }
     Ok(())
 }
@@ -325,16 +283,15 @@ fn check_role(role: &str) -> Result<(), String> {
 /// The messages never quote any part of the string: a plain password pasted
 /// into the `hash` field would otherwise end up in an error message.
 fn check_hash(hash: &str) -> Result<(), String> {
-    let parsed = PasswordHash::new(hash)
-        .map_err(|_| "expected `$argon2id$v=19$m=…,t=…,p=…$<salt>$<hash>`".to_string())?;
+    let parsed =
+        PasswordHash::new(hash).map_err(|_| "expected `$argon2id$v=19$m=…,t=…,p=…$<salt>$<hash>`".to_string())?;
     if parsed.algorithm != argon2::ARGON2ID_IDENT {
         return Err("the algorithm is not `argon2id`".into());
     }
     if parsed.version != Some(argon2::Version::V0x13 as u32) {
         return Err("the version must be `v=19`".into());
     }
-    let params = Params::try_from(&parsed)
-        .map_err(|_| "the parameters are not valid Argon2 parameters".to_string())?;
+    let params = Params::try_from(&parsed).map_err(|_| "the parameters are not valid Argon2 parameters".to_string())?;
     if params.m_cost() > ARGON2_M_COST_KIB_MAX
         || params.t_cost() > ARGON2_T_COST_MAX
         || params.p_cost() > ARGON2_P_COST_MAX
@@ -345,20 +302,13 @@ fn check_hash(hash: &str) -> Result<(), String> {
     }
     let salt = parsed.salt.ok_or("the salt is missing")?;
     let mut salt_bytes = [0u8; 64];
-    let salt_len = salt
-        .decode_b64(&mut salt_bytes)
-        .map_err(|_| "the salt is not valid base64".to_string())?
-        .len();
+    let salt_len = salt.decode_b64(&mut salt_bytes).map_err(|_| "the salt is not valid base64".to_string())?.len();
     if salt_len < ARGON2_SALT_BYTES_MIN {
-        return Err(format!(
-            "the salt is shorter than {ARGON2_SALT_BYTES_MIN} bytes"
-        ));
+        return Err(format!("the salt is shorter than {ARGON2_SALT_BYTES_MIN} bytes"));
     }
     let output = parsed.hash.ok_or("the hash output is missing")?;
     if output.len() < ARGON2_OUTPUT_BYTES_MIN {
-        return Err(format!(
-            "the hash output is shorter than {ARGON2_OUTPUT_BYTES_MIN} bytes"
-        ));
+        return Err(format!("the hash output is shorter than {ARGON2_OUTPUT_BYTES_MIN} bytes"));
     }
     Ok(())
 }
@@ -379,12 +329,7 @@ pub fn hash_password(password: &str) -> String {
 /// users file at `path` (created if missing). The file is replaced
 /// atomically, so a crash leaves either the old or the new file, and on unix
 /// it is readable by its owner only.
-pub fn add_or_replace_user(
-    path: &Path,
-    name: &str,
-    role: &str,
-    password: &str,
-) -> Result<(), AuthError> {
+pub fn add_or_replace_user(path: &Path, name: &str, role: &str, password: &str) -> Result<(), AuthError> {
     check_name(name).map_err(AuthError::InvalidUser)?;
     check_role(role).map_err(AuthError::InvalidUser)?;
     if password.is_empty() {
@@ -393,41 +338,25 @@ pub fn add_or_replace_user(
     let mut users = match read_limited(path) {
         Ok(text) => Users::parse(&text, &path.display().to_string())?,
         Err(e) if e.kind() == io::ErrorKind::NotFound => Users::default(),
-        Err(source) => {
-            return Err(AuthError::Read {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
+        Err(source) => return Err(AuthError::Read { path: path.to_path_buf(), source }),
     };
-    let user = User {
-        name: name.to_string(),
-        role: role.to_string(),
-        hash: Arc::from(hash_password(password)),
-    };
+    let user = User { name: name.to_string(), role: role.to_string(), hash: Arc::from(hash_password(password)) };
     let full = users.users.len() >= USERS_MAX;
     match users.users.iter_mut().find(|u| u.name == name) {
         Some(existing) => *existing = user,
-        None if full => {
-            return Err(AuthError::InvalidUser(format!(
-                "the users file already holds {USERS_MAX} users"
-            )))
-        }
+        None if full => return Err(AuthError::InvalidUser(format!("the users file already holds {USERS_MAX} users"))),
         None => users.users.push(user),
     }
-    write_atomically(path, users.to_toml().as_bytes()).map_err(|source| AuthError::Write {
-        path: path.to_path_buf(),
-        source,
-    })
+    write_atomically(path, users.to_toml().as_bytes())
+        .map_err(|source| AuthError::Write { path: path.to_path_buf(), source })
 }
 
 /// Temp file in the same directory (so the rename cannot cross file
 /// systems), fsync, rename over the target, fsync the directory so the
 /// rename itself survives a crash.
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))?;
+    let file_name =
+        path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))?;
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -495,13 +424,7 @@ struct UserTable {
 
 impl From<Users> for UserTable {
     fn from(users: Users) -> Self {
-        UserTable {
-            by_name: users
-                .users
-                .into_iter()
-                .map(|u| (u.name.clone(), u))
-                .collect(),
-        }
+        UserTable { by_name: users.users.into_iter().map(|u| (u.name.clone(), u)).collect() }
     }
 }
 
@@ -533,9 +456,7 @@ pub struct Authenticator {
 // Written by hand: nothing in here is fit for a log but the user count.
 impl fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Authenticator")
-            .field("users", &self.users.load().by_name.len())
-            .finish_non_exhaustive()
+        f.debug_struct("Authenticator").field("users", &self.users.load().by_name.len()).finish_non_exhaustive()
     }
 }
 
@@ -546,10 +467,7 @@ impl Authenticator {
         Authenticator {
             users: ArcSwap::from_pointee(UserTable::from(users)),
             mac_key,
-            cache: Mutex::new(Cache::new(
-                CACHE_ENTRIES_MAX,
-                Duration::from_secs(CACHE_IDLE_SECS),
-            )),
+            cache: Mutex::new(Cache::new(CACHE_ENTRIES_MAX, Duration::from_secs(CACHE_IDLE_SECS))),
             throttle: Mutex::new(Throttle::new(THROTTLE_ENTRIES_MAX)),
             dummy_hash: dummy_hash(),
         }
@@ -565,6 +483,24 @@ impl Authenticator {
     }
 
     /// Checks an `Authorization` header value.
+    /// The answer when it needs no Argon2id run: a malformed header, a
+    /// credential in the verified cache, or a throttled name. `None` means
+    /// call [`check`](Self::check) (off the async threads: it may run Argon2id).
+    pub fn check_cached(&self, authorization: Option<&str>) -> Option<AuthOutcome> {
+        let Some((name, password)) = authorization.and_then(parse_basic) else {
+            return Some(AuthOutcome::Unauthorized);
+        };
+        let users = self.users.load_full();
+        let mac = self.mac(&name, &password);
+        let cached_hash = lock(&self.cache).get(&mac, &name, Instant::now());
+        if let (Some(cached), Some(user)) = (cached_hash, users.by_name.get(&name)) {
+            if *cached == *user.hash {
+                return Some(AuthOutcome::Ok(principal(user)));
+            }
+        }
+        None
+    }
+
     pub fn check(&self, authorization: Option<&str>) -> AuthOutcome {
         let Some((name, password)) = authorization.and_then(parse_basic) else {
             return AuthOutcome::Unauthorized;
@@ -606,8 +542,7 @@ impl Authenticator {
     /// HMAC-SHA256 of (name, 0x00, password) under the per-process key. Names
     /// cannot contain NUL (see [`parse_basic`]), so the encoding is unambiguous.
     fn mac(&self, name: &str, password: &str) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.mac_key)
-            .expect("HMAC takes a key of any length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.mac_key).expect("HMAC takes a key of any length");
         mac.update(name.as_bytes());
         mac.update(&[0]);
         mac.update(password.as_bytes());
@@ -616,10 +551,7 @@ impl Authenticator {
 }
 
 fn principal(user: &User) -> Principal {
-    Principal {
-        name: user.name.clone(),
-        role: user.role.clone(),
-    }
+    Principal { name: user.name.clone(), role: user.role.clone() }
 }
 
 /// A poisoned lock only means another request panicked; the tables inside
@@ -631,9 +563,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 fn verify(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
-        Ok(hash) => Argon2::default()
-            .verify_password(password.as_bytes(), &hash)
-            .is_ok(),
+        Ok(hash) => Argon2::default().verify_password(password.as_bytes(), &hash).is_ok(),
         Err(_) => false,
     }
 }
@@ -647,8 +577,7 @@ fn parse_basic(value: &str) -> Option<(String, String)> {
     // RFC 7617 says padded standard base64; some clients drop the padding.
     const BASE64: GeneralPurpose = GeneralPurpose::new(
         &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new()
-            .with_decode_padding_mode(DecodePaddingMode::Indifferent),
+        base64::engine::GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
     );
     if value.len() > AUTHORIZATION_BYTES_MAX {
         return None;
@@ -660,10 +589,7 @@ fn parse_basic(value: &str) -> Option<(String, String)> {
     let decoded = BASE64.decode(credentials.trim()).ok()?;
     let decoded = String::from_utf8(decoded).ok()?;
     let (name, password) = decoded.split_once(':')?;
-    if name.is_empty()
-        || name.chars().count() > NAME_CHARS_MAX
-        || name.chars().any(char::is_control)
-    {
+    if name.is_empty() || name.chars().count() > NAME_CHARS_MAX || name.chars().any(char::is_control) {
         return None;
     }
     Some((name.to_string(), password.to_string()))
@@ -686,11 +612,7 @@ struct CacheEntry {
 
 impl Cache {
     fn new(capacity: usize, idle: Duration) -> Cache {
-        Cache {
-            entries: HashMap::new(),
-            capacity,
-            idle,
-        }
+        Cache { entries: HashMap::new(), capacity, idle }
     }
 
     /// The hash a fresh entry was verified against; a hit counts as use.
@@ -719,27 +641,14 @@ impl Cache {
             // Only reached on a fresh Argon2id success, which costs far more
             // than this scan.
             let idle = self.idle;
-            self.entries
-                .retain(|_, e| now.saturating_duration_since(e.last_used) < idle);
+            self.entries.retain(|_, e| now.saturating_duration_since(e.last_used) < idle);
             if self.entries.len() >= self.capacity {
-                if let Some(oldest) = self
-                    .entries
-                    .iter()
-                    .min_by_key(|(_, e)| e.last_used)
-                    .map(|(k, _)| *k)
-                {
+                if let Some(oldest) = self.entries.iter().min_by_key(|(_, e)| e.last_used).map(|(k, _)| *k) {
                     self.entries.remove(&oldest);
                 }
             }
         }
-        self.entries.insert(
-            mac,
-            CacheEntry {
-                name: name.to_string(),
-                hash,
-                last_used: now,
-            },
-        );
+        self.entries.insert(mac, CacheEntry { name: name.to_string(), hash, last_used: now });
     }
 
     fn clear(&mut self) {
@@ -788,9 +697,7 @@ impl ThrottleEntry {
         let window = Duration::from_secs(FAILURE_WINDOW_SECS);
         self.in_flight > 0
             || self.blocked_until.is_some_and(|until| until > now)
-            || self
-                .last_failure
-                .is_some_and(|last| now.saturating_duration_since(last) < window)
+            || self.last_failure.is_some_and(|last| now.saturating_duration_since(last) < window)
     }
 }
 
@@ -803,10 +710,7 @@ fn throttle_delay(failures: u32) -> Duration {
 
 impl Throttle {
     fn new(capacity: usize) -> Throttle {
-        Throttle {
-            entries: HashMap::new(),
-            capacity,
-        }
+        Throttle { entries: HashMap::new(), capacity }
     }
 
     /// May this name run Argon2id now? `Err(seconds to wait)` if not.
@@ -825,9 +729,7 @@ impl Throttle {
                 return Err(ceil_secs(until - now));
             }
         }
-        let allowed = FAILURES_BEFORE_THROTTLE
-            .saturating_sub(entry.failures)
-            .max(1);
+        let allowed = FAILURES_BEFORE_THROTTLE.saturating_sub(entry.failures).max(1);
         if entry.in_flight >= allowed {
             return Err(1);
         }
@@ -878,11 +780,8 @@ impl Throttle {
         }
         self.entries.retain(|_, e| e.is_live(now));
         while self.entries.len() >= self.capacity && self.capacity > 0 {
-            let oldest = self
-                .entries
-                .iter()
-                .min_by_key(|(_, e)| (e.in_flight > 0, e.last_seen))
-                .map(|(k, _)| k.clone());
+            let oldest =
+                self.entries.iter().min_by_key(|(_, e)| (e.in_flight > 0, e.last_seen)).map(|(k, _)| k.clone());
             match oldest {
                 Some(name) => self.entries.remove(&name),
                 None => break,
@@ -920,10 +819,7 @@ mod tests {
         users
             .iter()
             .map(|(name, role)| {
-                format!(
-                    "[[user]]\nname = \"{name}\"\nrole = \"{role}\"\nhash = \"{}\"\n\n",
-                    shared_hash()
-                )
+                format!("[[user]]\nname = \"{name}\"\nrole = \"{role}\"\nhash = \"{}\"\n\n", shared_hash())
             })
             .collect()
     }
@@ -933,17 +829,11 @@ mod tests {
     }
 
     fn basic(name: &str, password: &str) -> String {
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{name}:{password}"))
-        )
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{name}:{password}")))
     }
 
     fn ok(name: &str, role: &str) -> AuthOutcome {
-        AuthOutcome::Ok(Principal {
-            name: name.into(),
-            role: role.into(),
-        })
+        AuthOutcome::Ok(Principal { name: name.into(), role: role.into() })
     }
 
     fn desks() -> Authenticator {
@@ -1001,16 +891,10 @@ mod tests {
     #[test]
     fn parse_refuses_empty_colon_control_and_duplicate_names() {
         let message = parse_error(&entry("", "cashier", FAKE_HASH));
-        assert!(
-            message.contains("users.toml:2:") && message.contains("empty"),
-            "{message}"
-        );
+        assert!(message.contains("users.toml:2:") && message.contains("empty"), "{message}");
 
         let message = parse_error(&entry("desk:1", "cashier", FAKE_HASH));
-        assert!(
-            message.contains("`desk:1`") && message.contains("`:`"),
-            "{message}"
-        );
+        assert!(message.contains("`desk:1`") && message.contains("`:`"), "{message}");
 
         let message = parse_error(&entry("desk\\u0000", "cashier", FAKE_HASH));
         assert!(message.contains("control"), "{message}");
@@ -1028,18 +912,14 @@ mod tests {
     fn parse_errors_do_not_echo_the_offending_line() {
         // An unterminated string on the hash line: toml's own Display would
         // print the line, hash and all.
-        let text =
-            format!("[[user]]\nname = \"desk1\"\nrole = \"cashier\"\nhash = \"{FAKE_HASH}\n");
+        let text = format!("[[user]]\nname = \"desk1\"\nrole = \"cashier\"\nhash = \"{FAKE_HASH}\n");
         let message = parse_error(&text);
         assert!(message.starts_with("users.toml:4:"), "{message}");
         assert!(!message.contains("argon2id$"), "{message}");
 
         let text = entry("desk1", "cashier", FAKE_HASH) + "password = \"hunter2\"\n";
         let message = parse_error(&text);
-        assert!(
-            message.contains("password") && !message.contains("hunter2"),
-            "{message}"
-        );
+        assert!(message.contains("password") && !message.contains("hunter2"), "{message}");
 
         let message = parse_error("[[user]]\nname = \"desk1\"\nrole = \"cashier\"\n");
         assert!(message.contains("hash"), "{message}");
@@ -1085,10 +965,7 @@ mod tests {
 
         let auth = Authenticator::new(users);
         let new_password = basic("desk1", "second-secret");
-        assert_eq!(
-            auth.check(Some(&new_password)),
-            ok("desk1", "senior_employee")
-        );
+        assert_eq!(auth.check(Some(&new_password)), ok("desk1", "senior_employee"));
         let old_password = basic("desk1", "first-secret");
         assert_eq!(auth.check(Some(&old_password)), AuthOutcome::Unauthorized);
     }
@@ -1097,12 +974,9 @@ mod tests {
     fn add_or_replace_refuses_bad_input_and_leaves_a_bad_file_alone() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("users.toml");
-        for (name, role, password) in [
-            ("a:b", "cashier", "pw"),
-            ("", "cashier", "pw"),
-            ("desk1", "", "pw"),
-            ("desk1", "cashier", ""),
-        ] {
+        for (name, role, password) in
+            [("a:b", "cashier", "pw"), ("", "cashier", "pw"), ("desk1", "", "pw"), ("desk1", "cashier", "")]
+        {
             let err = add_or_replace_user(&path, name, role, password).unwrap_err();
             assert!(matches!(err, AuthError::InvalidUser(_)), "{err}");
         }
@@ -1156,11 +1030,7 @@ mod tests {
         let started = Instant::now();
         assert_eq!(auth.check(None), AuthOutcome::Unauthorized);
         for header in &headers {
-            assert_eq!(
-                auth.check(Some(header)),
-                AuthOutcome::Unauthorized,
-                "{header:?}"
-            );
+            assert_eq!(auth.check(Some(header)), AuthOutcome::Unauthorized, "{header:?}");
         }
         // None of these may reach Argon2id (hundreds of ms in debug builds).
         assert!(started.elapsed() < Duration::from_millis(100));
@@ -1169,14 +1039,8 @@ mod tests {
 
     #[test]
     fn unpadded_base64_and_extra_spaces_are_accepted() {
-        assert_eq!(
-            parse_basic("basic   ZGVzazE6cHc  "),
-            Some(("desk1".into(), "pw".into()))
-        );
-        assert_eq!(
-            parse_basic("Basic ZGVzazE6cHc="),
-            Some(("desk1".into(), "pw".into()))
-        );
+        assert_eq!(parse_basic("basic   ZGVzazE6cHc  "), Some(("desk1".into(), "pw".into())));
+        assert_eq!(parse_basic("Basic ZGVzazE6cHc="), Some(("desk1".into(), "pw".into())));
     }
 
     #[test]
@@ -1198,10 +1062,7 @@ mod tests {
             unknown_min = unknown_min.min(t.elapsed());
         }
         let ratio = unknown_min.as_secs_f64() / wrong_min.as_secs_f64();
-        assert!(
-            (0.5..2.0).contains(&ratio),
-            "unknown {unknown_min:?} vs wrong {wrong_min:?}"
-        );
+        assert!((0.5..2.0).contains(&ratio), "unknown {unknown_min:?} vs wrong {wrong_min:?}");
     }
 
     #[test]
@@ -1215,6 +1076,18 @@ mod tests {
         assert_eq!(auth.check(Some(&header)), ok("desk1", "cashier"));
         let second = t.elapsed();
         assert!(second * 10 < first, "first {first:?}, second {second:?}");
+    }
+
+    #[test]
+    fn check_cached_answers_only_what_needs_no_argon2() {
+        let auth = desks();
+        let header = basic("desk1", PASSWORD);
+        assert_eq!(auth.check_cached(Some(&header)), None, "never verified: Argon2 needed");
+        assert_eq!(auth.check_cached(Some("Bearer x")), Some(AuthOutcome::Unauthorized));
+        assert_eq!(auth.check_cached(None), Some(AuthOutcome::Unauthorized));
+        assert_eq!(auth.check(Some(&header)), ok("desk1", "cashier"));
+        assert_eq!(auth.check_cached(Some(&header)), Some(ok("desk1", "cashier")));
+        assert_eq!(auth.check_cached(Some(&basic("desk1", "wrong"))), None);
     }
 
     #[test]
@@ -1238,10 +1111,7 @@ mod tests {
         // The desk that is already logged in keeps working ...
         assert_eq!(auth.check(Some(&good)), ok("desk1", "cashier"));
         // ... and the throttle is per name: others are not affected.
-        assert_eq!(
-            auth.check(Some(&basic("boss", PASSWORD))),
-            ok("boss", "director")
-        );
+        assert_eq!(auth.check(Some(&basic("boss", PASSWORD))), ok("boss", "director"));
     }
 
     #[test]
@@ -1268,10 +1138,7 @@ mod tests {
             throttle.finish("desk1", false, now);
             if failure >= FAILURES_BEFORE_THROTTLE {
                 let retry = throttle.admit("desk1", now).unwrap_err();
-                assert_eq!(
-                    throttle.admit("desk1", now + Duration::from_millis(retry * 1000 - 1)),
-                    Err(1)
-                );
+                assert_eq!(throttle.admit("desk1", now + Duration::from_millis(retry * 1000 - 1)), Err(1));
                 delays.push(retry);
                 now += Duration::from_secs(retry);
             }
@@ -1340,26 +1207,16 @@ mod tests {
         assert!(cache.get(&[1; 32], "desk1", now).is_some());
         assert!(cache.get(&[1; 32], "desk2", now).is_none());
         let almost = now + Duration::from_secs(CACHE_IDLE_SECS - 1);
-        assert!(
-            cache.get(&[1; 32], "desk1", almost).is_some(),
-            "use refreshes"
-        );
+        assert!(cache.get(&[1; 32], "desk1", almost).is_some(), "use refreshes");
         let idle = almost + Duration::from_secs(CACHE_IDLE_SECS);
         assert!(cache.get(&[1; 32], "desk1", idle).is_none());
 
         for i in 0..10u8 {
-            cache.insert(
-                [i; 32],
-                "desk1",
-                hash.clone(),
-                now + Duration::from_secs(i.into()),
-            );
+            cache.insert([i; 32], "desk1", hash.clone(), now + Duration::from_secs(i.into()));
             assert!(cache.len() <= 3);
         }
         // The newest survive.
-        assert!(cache
-            .get(&[9; 32], "desk1", now + Duration::from_secs(9))
-            .is_some());
+        assert!(cache.get(&[9; 32], "desk1", now + Duration::from_secs(9)).is_some());
     }
 
     #[test]
@@ -1393,10 +1250,7 @@ mod tests {
     fn debug_output_shows_no_hashes() {
         let users = users(&[("desk1", "cashier")]);
         let shown = format!("{users:?} {:?}", Authenticator::new(users.clone()));
-        assert!(
-            shown.contains("desk1") && shown.contains("cashier"),
-            "{shown}"
-        );
+        assert!(shown.contains("desk1") && shown.contains("cashier"), "{shown}");
         assert!(!shown.contains("argon2"), "{shown}");
     }
 }
