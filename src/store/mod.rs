@@ -5,6 +5,9 @@
 //! batch. `sync` makes everything committed so far durable, and concurrent
 //! callers share one flush (group commit).
 
+mod sled_store;
+pub use sled_store::SledStore;
+
 use crate::domain::{Amount, BonusType, CardType, Category, Status};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
