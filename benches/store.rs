@@ -1,0 +1,90 @@
+//! Durable commits per second on `SledStore`: each operation is one batch (a
+//! small card record plus one history entry) followed by `sync`, the way the
+//! card service acknowledges a write. Run with one writer and with 32, to see
+//! how far group commit lets concurrent writers share each fsync.
+//!
+//! `cargo bench --bench store -- --warm-up-time 1 --measurement-time 5`
+
+use cashdesk_card::domain::{CardType, Category, Status};
+use cashdesk_card::store::{Batch, CardRecord, HistoryEntry, SledStore, Store};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+/// History sequence numbers, unique over the whole run so no entry is
+/// overwritten and the store grows as a real one would.
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+fn batch(number: &str) -> Batch {
+    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
+    Batch {
+        cards: vec![CardRecord {
+            number: number.to_string(),
+            status: Status::Active,
+            category: Category::Plastic,
+            card_type: CardType::Bonus,
+            contact: None,
+            block: None,
+            history_len: seq + 1,
+        }],
+        history: vec![(
+            number.to_string(),
+            seq,
+            HistoryEntry {
+                time: "2024-05-01T10:00:00Z".into(),
+                user: "bench".into(),
+                role: "cashier".into(),
+                method: "ChangeStatus".into(),
+                from: Some(Status::Issued),
+                to: Some(Status::Active),
+                reason: String::new(),
+            },
+        )],
+        ..Batch::default()
+    }
+}
+
+/// Times `iters` durable commits spread evenly over `threads` writers.
+fn durable_commits(store: &SledStore, threads: u64, iters: u64) -> Duration {
+    let start = Barrier::new(threads as usize + 1);
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let n = iters / threads + u64::from(t < iters % threads);
+            let start = &start;
+            s.spawn(move || {
+                let number = format!("{threads:02}{t:04}");
+                start.wait();
+                for _ in 0..n {
+                    store.commit(&batch(&number)).expect("commit");
+                    store.sync().expect("sync");
+                }
+            });
+        }
+        // Time from the moment all writers are released, not their spawning.
+        start.wait();
+        let t0 = Instant::now();
+        // Leaving the scope joins every writer.
+        t0
+    })
+    .elapsed()
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SledStore::open(dir.path()).expect("open store");
+    let mut group = c.benchmark_group("durable_commit");
+    // One element = one acknowledged (committed and synced) batch.
+    group.throughput(Throughput::Elements(1));
+    for threads in [1u64, 32] {
+        group.bench_with_input(
+            BenchmarkId::new("threads", threads),
+            &threads,
+            |b, &threads| b.iter_custom(|iters| durable_commits(&store, threads, iters)),
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
