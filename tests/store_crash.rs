@@ -127,11 +127,12 @@ fn run_round(dir: &Path, round: usize, rng: &mut impl Rng, acked: &mut Acked) ->
     });
 
     // Most rounds kill while writes are flowing; every fifth round kills at
-    // a random moment from spawn, which may fall inside sled's recovery.
+    // a random moment from spawn (a debug child takes ~100 ms to open the
+    // store), so the kill may fall inside sled's recovery or its first writes.
     let early = round % 5 == 4;
     let mut lines = Vec::new();
     if early {
-        std::thread::sleep(Duration::from_millis(rng.gen_range(0..=60)));
+        std::thread::sleep(Duration::from_millis(rng.gen_range(0..=150)));
     } else {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
