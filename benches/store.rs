@@ -77,11 +77,9 @@ fn bench(c: &mut Criterion) {
     // One element = one acknowledged (committed and synced) batch.
     group.throughput(Throughput::Elements(1));
     for threads in [1u64, 32] {
-        group.bench_with_input(
-            BenchmarkId::new("threads", threads),
-            &threads,
-            |b, &threads| b.iter_custom(|iters| durable_commits(&store, threads, iters)),
-        );
+        group.bench_with_input(BenchmarkId::new("threads", threads), &threads, |b, &threads| {
+            b.iter_custom(|iters| durable_commits(&store, threads, iters))
+        });
     }
     group.finish();
 }

@@ -67,10 +67,7 @@ fn child_writer() {
         for w in 0..WRITERS {
             s.spawn(move || {
                 let number = number(w);
-                let mut seq = store
-                    .card(&number)
-                    .expect("child: read card")
-                    .map_or(0, |c| c.history_len);
+                let mut seq = store.card(&number).expect("child: read card").map_or(0, |c| c.history_len);
                 loop {
                     let batch = Batch {
                         cards: vec![card(&number, seq + 1)],
@@ -159,11 +156,7 @@ fn run_round(dir: &Path, round: usize, rng: &mut impl Rng, acked: &mut Acked) ->
     reader.join().expect("stdout reader");
     lines.extend(rx.try_iter());
     let stderr = err_reader.join().unwrap_or_default();
-    assert_eq!(
-        status.signal(),
-        Some(9),
-        "round {round}: child ended by itself ({status}); stderr:\n{stderr}"
-    );
+    assert_eq!(status.signal(), Some(9), "round {round}: child ended by itself ({status}); stderr:\n{stderr}");
 
     let mut acks = 0;
     for line in lines {
@@ -180,16 +173,11 @@ fn run_round(dir: &Path, round: usize, rng: &mut impl Rng, acked: &mut Acked) ->
 }
 
 fn verify(dir: &Path, round: usize, acked: &Acked) {
-    let store = SledStore::open(dir)
-        .unwrap_or_else(|e| panic!("round {round}: store does not reopen: {e}"));
+    let store = SledStore::open(dir).unwrap_or_else(|e| panic!("round {round}: store does not reopen: {e}"));
     for w in 0..WRITERS {
         let number = number(w);
-        let history = store
-            .history(&number)
-            .unwrap_or_else(|e| panic!("round {round}: history of {number}: {e}"));
-        let card = store
-            .card(&number)
-            .unwrap_or_else(|e| panic!("round {round}: card {number}: {e}"));
+        let history = store.history(&number).unwrap_or_else(|e| panic!("round {round}: history of {number}: {e}"));
+        let card = store.card(&number).unwrap_or_else(|e| panic!("round {round}: card {number}: {e}"));
         let history_len = card.as_ref().map_or(0, |c| c.history_len);
         // Card and history entry were one transaction: they must agree.
         assert_eq!(

@@ -87,17 +87,7 @@ impl SledStore {
                 .spawn(move || group.run_flusher(&db))
                 .map_err(|e| StoreError::Sled(sled::Error::Io(e)))?
         };
-        Ok(SledStore {
-            db,
-            cards,
-            contacts,
-            phones,
-            contact_cards,
-            lots,
-            history,
-            group,
-            flusher: Some(flusher),
-        })
+        Ok(SledStore { db, cards, contacts, phones, contact_cards, lots, history, group, flusher: Some(flusher) })
     }
 }
 
@@ -136,10 +126,8 @@ fn history_prefix(number: &str) -> Vec<u8> {
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     // Our records are plain structs of strings, numbers and maps with string
     // keys; serde_json cannot fail on them, but we still refuse to unwrap.
-    serde_json::to_vec(value).map_err(|e| StoreError::Corrupt {
-        key: String::from("<encoding>"),
-        reason: e.to_string(),
-    })
+    serde_json::to_vec(value)
+        .map_err(|e| StoreError::Corrupt { key: String::from("<encoding>"), reason: e.to_string() })
 }
 
 fn decode<T: DeserializeOwned>(tree: &str, key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
@@ -159,12 +147,7 @@ struct EncodedContact<'a> {
 }
 
 impl SledStore {
-    fn get<T: DeserializeOwned>(
-        &self,
-        tree: &sled::Tree,
-        name: &str,
-        key: &str,
-    ) -> Result<Option<T>, StoreError> {
+    fn get<T: DeserializeOwned>(&self, tree: &sled::Tree, name: &str, key: &str) -> Result<Option<T>, StoreError> {
         match tree.get(key.as_bytes())? {
             Some(bytes) => decode(name, key.as_bytes(), &bytes).map(Some),
             None => Ok(None),
@@ -185,10 +168,8 @@ impl Store for SledStore {
         let Some(code) = self.phones.get(e164.as_bytes())? else {
             return Ok(None);
         };
-        let code = std::str::from_utf8(&code).map_err(|e| StoreError::Corrupt {
-            key: format!("{TREE_PHONES}/{e164}"),
-            reason: e.to_string(),
-        })?;
+        let code = std::str::from_utf8(&code)
+            .map_err(|e| StoreError::Corrupt { key: format!("{TREE_PHONES}/{e164}"), reason: e.to_string() })?;
         // The index and the contact are written in one transaction, so an
         // entry that points nowhere means the data was damaged.
         match self.contact(code)? {
@@ -201,9 +182,7 @@ impl Store for SledStore {
     }
 
     fn contact_cards(&self, code: &str) -> Result<Vec<String>, StoreError> {
-        Ok(self
-            .get(&self.contact_cards, TREE_CONTACT_CARDS, code)?
-            .unwrap_or_default())
+        Ok(self.get(&self.contact_cards, TREE_CONTACT_CARDS, code)?.unwrap_or_default())
     }
 
     fn lots(&self, number: &str) -> Result<Vec<Lot>, StoreError> {
@@ -233,11 +212,8 @@ impl Store for SledStore {
         // Serialise everything before the transaction: sled may run the
         // closure several times on conflict, and it cannot return our errors
         // without an abort type, so do the fallible work once, up front.
-        let cards = batch
-            .cards
-            .iter()
-            .map(|c| Ok((c.number.as_str(), encode(c)?)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let cards =
+            batch.cards.iter().map(|c| Ok((c.number.as_str(), encode(c)?))).collect::<Result<Vec<_>, StoreError>>()?;
         let contacts = batch
             .contacts
             .iter()
@@ -270,38 +246,33 @@ impl Store for SledStore {
 
         // One transaction over all six trees: either the whole batch is
         // visible (and, after sync, recovered after a crash) or none of it.
-        let result: Result<(), TransactionError<Infallible>> = (
-            &self.cards,
-            &self.contacts,
-            &self.phones,
-            &self.contact_cards,
-            &self.lots,
-            &self.history,
-        )
-            .transaction(|(t_cards, t_contacts, t_phones, t_cc, t_lots, t_history)| {
-                for (number, json) in &cards {
-                    t_cards.insert(number.as_bytes(), json.as_slice())?;
-                }
-                for c in &contacts {
-                    t_contacts.insert(c.code.as_bytes(), c.json.as_slice())?;
-                    if let Some(old) = c.drop_mobile {
-                        drop_phone_if_ours(t_phones, old, c.code)?;
+        let result: Result<(), TransactionError<Infallible>> =
+            (&self.cards, &self.contacts, &self.phones, &self.contact_cards, &self.lots, &self.history).transaction(
+                |(t_cards, t_contacts, t_phones, t_cc, t_lots, t_history)| {
+                    for (number, json) in &cards {
+                        t_cards.insert(number.as_bytes(), json.as_slice())?;
                     }
-                    if let Some(new) = c.new_mobile {
-                        t_phones.insert(new.as_bytes(), c.code.as_bytes())?;
+                    for c in &contacts {
+                        t_contacts.insert(c.code.as_bytes(), c.json.as_slice())?;
+                        if let Some(old) = c.drop_mobile {
+                            drop_phone_if_ours(t_phones, old, c.code)?;
+                        }
+                        if let Some(new) = c.new_mobile {
+                            t_phones.insert(new.as_bytes(), c.code.as_bytes())?;
+                        }
                     }
-                }
-                for (code, json) in &contact_cards {
-                    t_cc.insert(code.as_bytes(), json.as_slice())?;
-                }
-                for (number, json) in &lots {
-                    t_lots.insert(number.as_bytes(), json.as_slice())?;
-                }
-                for (key, json) in &history {
-                    t_history.insert(key.as_slice(), json.as_slice())?;
-                }
-                Ok(())
-            });
+                    for (code, json) in &contact_cards {
+                        t_cc.insert(code.as_bytes(), json.as_slice())?;
+                    }
+                    for (number, json) in &lots {
+                        t_lots.insert(number.as_bytes(), json.as_slice())?;
+                    }
+                    for (key, json) in &history {
+                        t_history.insert(key.as_slice(), json.as_slice())?;
+                    }
+                    Ok(())
+                },
+            );
         match result {
             Ok(()) => Ok(()),
             Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
@@ -402,9 +373,11 @@ impl GroupCommit {
             // earlier round covering us failed, this one wrote our data.
             Ok(())
         } else {
-            Err(StoreError::Sled(st.last_error.clone().unwrap_or_else(
-                || sled::Error::ReportableBug("flush round failed without an error".into()),
-            )))
+            Err(StoreError::Sled(
+                st.last_error
+                    .clone()
+                    .unwrap_or_else(|| sled::Error::ReportableBug("flush round failed without an error".into())),
+            ))
         }
     }
 
@@ -468,11 +441,7 @@ mod tests {
             category: Category::Virtual,
             card_type: CardType::BonusDiscount,
             contact: Some("C1".into()),
-            block: Some(BlockRecord {
-                reason: "2".into(),
-                user: "ivan".into(),
-                role: "director".into(),
-            }),
+            block: Some(BlockRecord { reason: "2".into(), user: "ivan".into(), role: "director".into() }),
             history_len,
         }
     }
@@ -516,10 +485,7 @@ mod tests {
 
     fn write_contact(store: &SledStore, record: ContactRecord, old_mobile: Option<&str>) {
         let batch = Batch {
-            contacts: vec![ContactWrite {
-                record,
-                old_mobile: old_mobile.map(Into::into),
-            }],
+            contacts: vec![ContactWrite { record, old_mobile: old_mobile.map(Into::into) }],
             ..Batch::default()
         };
         store.commit(&batch).unwrap();
@@ -538,10 +504,7 @@ mod tests {
 
         let batch = Batch {
             cards: vec![card("1", 1)],
-            contacts: vec![ContactWrite {
-                record: contact("C1", Some("+79001234567")),
-                old_mobile: None,
-            }],
+            contacts: vec![ContactWrite { record: contact("C1", Some("+79001234567")), old_mobile: None }],
             contact_cards: vec![("C1".into(), vec!["1".into(), "2".into()])],
             lots: vec![("1".into(), vec![lot(), lot()])],
             history: vec![("1".into(), 0, entry("first"))],
@@ -550,14 +513,8 @@ mod tests {
         store.sync().unwrap();
 
         assert_eq!(store.card("1").unwrap(), Some(card("1", 1)));
-        assert_eq!(
-            store.contact("C1").unwrap(),
-            Some(contact("C1", Some("+79001234567")))
-        );
-        assert_eq!(
-            store.contact_by_mobile("+79001234567").unwrap(),
-            Some(contact("C1", Some("+79001234567")))
-        );
+        assert_eq!(store.contact("C1").unwrap(), Some(contact("C1", Some("+79001234567"))));
+        assert_eq!(store.contact_by_mobile("+79001234567").unwrap(), Some(contact("C1", Some("+79001234567"))));
         assert_eq!(store.contact_cards("C1").unwrap(), vec!["1", "2"]);
         assert_eq!(store.lots("1").unwrap(), vec![lot(), lot()]);
         assert_eq!(store.history("1").unwrap(), vec![entry("first")]);
@@ -588,25 +545,12 @@ mod tests {
         let batch = Batch {
             cards: vec![card("10", 2), card("11", 1)],
             contacts: vec![
-                ContactWrite {
-                    record: contact("A", Some("+70000000001")),
-                    old_mobile: None,
-                },
-                ContactWrite {
-                    record: contact("B", None),
-                    old_mobile: None,
-                },
+                ContactWrite { record: contact("A", Some("+70000000001")), old_mobile: None },
+                ContactWrite { record: contact("B", None), old_mobile: None },
             ],
-            contact_cards: vec![
-                ("A".into(), vec!["10".into()]),
-                ("B".into(), vec!["11".into()]),
-            ],
+            contact_cards: vec![("A".into(), vec!["10".into()]), ("B".into(), vec!["11".into()])],
             lots: vec![("10".into(), vec![lot()])],
-            history: vec![
-                ("10".into(), 0, entry("a")),
-                ("10".into(), 1, entry("b")),
-                ("11".into(), 0, entry("c")),
-            ],
+            history: vec![("10".into(), 0, entry("a")), ("10".into(), 1, entry("b")), ("11".into(), 0, entry("c"))],
         };
         store.commit(&batch).unwrap();
         assert_eq!(store.card_count(), 2);
@@ -614,13 +558,7 @@ mod tests {
         assert_eq!(store.card("11").unwrap(), Some(card("11", 1)));
         assert!(store.contact("A").unwrap().is_some());
         assert!(store.contact("B").unwrap().is_some());
-        assert_eq!(
-            store
-                .contact_by_mobile("+70000000001")
-                .unwrap()
-                .map(|c| c.code),
-            Some("A".to_string())
-        );
+        assert_eq!(store.contact_by_mobile("+70000000001").unwrap().map(|c| c.code), Some("A".to_string()));
         assert_eq!(store.contact_cards("B").unwrap(), vec!["11"]);
         assert_eq!(store.lots("10").unwrap(), vec![lot()]);
         assert_eq!(store.history("10").unwrap(), vec![entry("a"), entry("b")]);
@@ -633,23 +571,12 @@ mod tests {
     fn phone_index_follows_a_changed_mobile() {
         let store = SledStore::temporary().unwrap();
         write_contact(&store, contact("C1", Some("+71111111111")), None);
-        write_contact(
-            &store,
-            contact("C1", Some("+72222222222")),
-            Some("+71111111111"),
-        );
+        write_contact(&store, contact("C1", Some("+72222222222")), Some("+71111111111"));
         assert_eq!(store.contact_by_mobile("+71111111111").unwrap(), None);
-        assert_eq!(
-            store.contact_by_mobile("+72222222222").unwrap(),
-            Some(contact("C1", Some("+72222222222")))
-        );
+        assert_eq!(store.contact_by_mobile("+72222222222").unwrap(), Some(contact("C1", Some("+72222222222"))));
 
         // Same mobile again: the entry stays.
-        write_contact(
-            &store,
-            contact("C1", Some("+72222222222")),
-            Some("+72222222222"),
-        );
+        write_contact(&store, contact("C1", Some("+72222222222")), Some("+72222222222"));
         assert!(store.contact_by_mobile("+72222222222").unwrap().is_some());
 
         // Mobile cleared: the entry goes.
@@ -665,18 +592,8 @@ mod tests {
         // C2 takes over the number (the service made C1 give it up) ...
         write_contact(&store, contact("C2", Some("+71111111111")), None);
         // ... and a late write of C1 naming its old mobile must not unhook C2.
-        write_contact(
-            &store,
-            contact("C1", Some("+73333333333")),
-            Some("+71111111111"),
-        );
-        assert_eq!(
-            store
-                .contact_by_mobile("+71111111111")
-                .unwrap()
-                .map(|c| c.code),
-            Some("C2".to_string())
-        );
+        write_contact(&store, contact("C1", Some("+73333333333")), Some("+71111111111"));
+        assert_eq!(store.contact_by_mobile("+71111111111").unwrap().map(|c| c.code), Some("C2".to_string()));
     }
 
     #[test]
@@ -685,27 +602,16 @@ mod tests {
         // Write out of order, in several batches, around 255/256 and 65535/65536.
         let seqs = [256u64, 3, 65_536, 255, 0, 1, 65_535, 2, 257];
         for seq in seqs {
-            let batch = Batch {
-                history: vec![("5".into(), seq, entry(&seq.to_string()))],
-                ..Batch::default()
-            };
+            let batch = Batch { history: vec![("5".into(), seq, entry(&seq.to_string()))], ..Batch::default() };
             store.commit(&batch).unwrap();
         }
         // A number that extends "5" must not leak into its history.
-        let batch = Batch {
-            history: vec![("55".into(), 0, entry("other card"))],
-            ..Batch::default()
-        };
+        let batch = Batch { history: vec![("55".into(), 0, entry("other card"))], ..Batch::default() };
         store.commit(&batch).unwrap();
 
         let mut sorted = seqs.to_vec();
         sorted.sort_unstable();
-        let reasons: Vec<String> = store
-            .history("5")
-            .unwrap()
-            .into_iter()
-            .map(|e| e.reason)
-            .collect();
+        let reasons: Vec<String> = store.history("5").unwrap().into_iter().map(|e| e.reason).collect();
         let expected: Vec<String> = sorted.iter().map(u64::to_string).collect();
         assert_eq!(reasons, expected);
         assert_eq!(store.history("55").unwrap(), vec![entry("other card")]);
@@ -716,18 +622,12 @@ mod tests {
         let store = SledStore::temporary().unwrap();
         store.cards.insert("1", &b"{not json"[..]).unwrap();
         store.contacts.insert("C1", &b"[]"[..]).unwrap();
-        store
-            .phones
-            .insert("+70000000000", &b"\xff\xfe"[..])
-            .unwrap();
+        store.phones.insert("+70000000000", &b"\xff\xfe"[..]).unwrap();
         store.phones.insert("+71111111111", &b"nobody"[..]).unwrap();
         store.contact_cards.insert("C1", &b"42"[..]).unwrap();
         store.lots.insert("1", &b"[{\"amount\":1}]"[..]).unwrap();
         store.history.insert(history_key("1", 0), &b""[..]).unwrap();
-        store
-            .history
-            .insert(&b"2\x00short"[..], &b"{}"[..])
-            .unwrap();
+        store.history.insert(&b"2\x00short"[..], &b"{}"[..]).unwrap();
 
         let corrupt = |r: Result<(), StoreError>, what: &str| match r {
             Err(StoreError::Corrupt { key, .. }) => assert!(!key.is_empty(), "{what}"),
@@ -735,14 +635,8 @@ mod tests {
         };
         corrupt(store.card("1").map(drop), "card");
         corrupt(store.contact("C1").map(drop), "contact");
-        corrupt(
-            store.contact_by_mobile("+70000000000").map(drop),
-            "phone utf8",
-        );
-        corrupt(
-            store.contact_by_mobile("+71111111111").map(drop),
-            "dangling phone",
-        );
+        corrupt(store.contact_by_mobile("+70000000000").map(drop), "phone utf8");
+        corrupt(store.contact_by_mobile("+71111111111").map(drop), "dangling phone");
         corrupt(store.contact_cards("C1").map(drop), "contact cards");
         corrupt(store.lots("1").map(drop), "lots");
         corrupt(store.history("1").map(drop), "history value");
@@ -775,10 +669,7 @@ mod tests {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         for h in handles {
             while !h.is_finished() {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "sync from {threads} threads did not finish within 60 s"
-                );
+                assert!(std::time::Instant::now() < deadline, "sync from {threads} threads did not finish within 60 s");
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
             h.join().unwrap();
