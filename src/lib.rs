@@ -6,13 +6,17 @@
 //! - [`store`]: the `Store` trait and its sled implementation.
 //! - [`service`]: the card operations; the only place that combines rules and store.
 //! - [`http`]: the warp server; the only place that knows HTTP.
+//! - [`auth`]: the users file, Argon2id verification, the verified-credential cache.
+//! - [`server`]: running the server: signals, reload, graceful shutdown.
 //! - [`journal`]: the durable integration log (SPEC.md §6).
 
 pub mod auth;
 pub mod domain;
+pub mod http;
 pub mod journal;
 pub mod key;
 pub mod rules;
+pub mod server;
 pub mod service;
 pub mod store;
 

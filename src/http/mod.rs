@@ -82,6 +82,12 @@ pub fn api(app: Arc<App>) -> impl Filter<Extract = (Resp,), Error = Infallible> 
         .then(|method: Method, path: warp::path::FullPath, query: String, headers: HeaderMap, body, app: Arc<App>| async move {
             handle(app, method, path.as_str().to_string(), query, headers, body).await
         })
+        // The catch-all above rejects nothing by design; this one recover
+        // keeps the envelope promise should warp itself reject a request.
+        .recover(|_rejection: warp::Rejection| async move {
+            Ok::<Resp, Infallible>(envelope(StatusCode::BAD_REQUEST, ErrorKey::MalformedRequest, "the request could not be read"))
+        })
+        .unify()
 }
 
 /// A request as the journal sees it.
