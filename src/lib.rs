@@ -7,9 +7,11 @@
 //! - [`service`]: the card operations; the only place that combines rules and store.
 //! - [`http`]: the warp server; the only place that knows HTTP.
 //! - [`journal`]: the durable integration log (SPEC.md §6).
+//! - [`import`]: bulk CSV load through the service's batched import methods.
 
 pub mod auth;
 pub mod domain;
+pub mod import;
 pub mod journal;
 pub mod key;
 pub mod rules;
