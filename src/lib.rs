@@ -8,8 +8,10 @@
 //! - [`http`]: the warp server; the only place that knows HTTP.
 //! - [`journal`]: the durable integration log (SPEC.md §6).
 //! - [`import`]: bulk CSV load through the service's batched import methods.
+//! - [`demo`]: a fresh demo data set, seeded through the service.
 
 pub mod auth;
+pub mod demo;
 pub mod domain;
 pub mod import;
 pub mod journal;
