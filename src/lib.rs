@@ -9,10 +9,14 @@
 //! - [`auth`]: the users file, Argon2id verification, the verified-credential cache.
 //! - [`server`]: running the server: signals, reload, graceful shutdown.
 //! - [`journal`]: the durable integration log (SPEC.md §6).
+//! - [`import`]: bulk CSV load through the service's batched import methods.
+//! - [`demo`]: a fresh demo data set, seeded through the service.
 
 pub mod auth;
+pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod import;
 pub mod journal;
 pub mod key;
 pub mod rules;

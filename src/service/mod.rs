@@ -6,8 +6,10 @@
 //! changes nothing.
 
 mod balance;
+mod bulk;
 
 pub use balance::{Balance, BonusLine};
+pub use bulk::{BonusRow, CardRow, ContactRow};
 
 use crate::domain::{parse_date, Amount, BonusType, CardNumber, CardType, Category, ContactCode, MobileNumber, Status};
 use crate::rules::{BlockFacts, Decision, Facts, Method, Outcome, RuleHandle, RuleSet};
@@ -638,69 +640,19 @@ impl CardService {
     pub fn upsert_contact(&self, caller: &Caller, code: &str, input: ContactInput) -> R<ContactRecord> {
         let rules = self.rules.current();
         self.access(&rules, caller, Method::Admin)?;
-        let code = parse_code(code)?;
-        let mobile = present(input.mobile.as_deref()).map(|m| parse_mobile(&rules, m)).transpose()?;
-        for v in [&input.name, &input.email, &input.birth_date, &input.gender, &input.city].into_iter().flatten() {
-            check_field_value(v)?;
-        }
-        if let Some(fields) = &input.fields {
-            if fields.len() > CUSTOM_FIELDS_MAX {
-                return Err(Failure::new(
-                    ErrorKey::MalformedRequest,
-                    format!("at most {CUSTOM_FIELDS_MAX} custom fields"),
-                ));
-            }
-            for (k, v) in fields {
-                if k.trim().is_empty() || k.chars().count() > 64 {
-                    return Err(Failure::new(ErrorKey::MalformedRequest, "custom field names must be 1-64 characters"));
-                }
-                check_field_value(v)?;
-            }
-        }
+        let checked = check_contact(&rules, code, input)?;
         let record = {
             let _guard = self.lock();
-            let old = self.store.contact(code.as_str())?;
-            if let Some(m) = &mobile {
+            let old = self.store.contact(checked.code.as_str())?;
+            if let Some(m) = &checked.mobile {
                 if let Some(holder) = self.store.contact_by_mobile(m.as_str())? {
-                    if holder.code != code.as_str() {
-                        return Err(Failure::new(
-                            ErrorKey::MobileNumberTaken,
-                            format!("mobile number {m} belongs to another contact"),
-                        ));
+                    if holder.code != checked.code.as_str() {
+                        return Err(mobile_taken(m));
                     }
                 }
             }
             let old_mobile = old.as_ref().and_then(|o| o.mobile.clone());
-            let mut rec =
-                old.unwrap_or_else(|| ContactRecord { code: code.as_str().to_string(), ..Default::default() });
-            if let Some(m) = mobile {
-                rec.mobile = Some(m.as_str().to_string());
-            }
-            let set = |slot: &mut String, v: Option<String>| {
-                if let Some(v) = v {
-                    *slot = v;
-                }
-            };
-            set(&mut rec.name, input.name);
-            set(&mut rec.email, input.email);
-            set(&mut rec.birth_date, input.birth_date);
-            set(&mut rec.gender, input.gender);
-            set(&mut rec.city, input.city);
-            if let Some(fields) = input.fields {
-                for (k, v) in fields {
-                    if v.is_empty() {
-                        rec.fields.remove(&k);
-                    } else {
-                        rec.fields.insert(k, v);
-                    }
-                }
-            }
-            if rec.fields.len() > CUSTOM_FIELDS_MAX {
-                return Err(Failure::new(
-                    ErrorKey::MalformedRequest,
-                    format!("at most {CUSTOM_FIELDS_MAX} custom fields"),
-                ));
-            }
+            let rec = merge_contact(old, checked)?;
             let batch =
                 Batch { contacts: vec![ContactWrite { record: rec.clone(), old_mobile }], ..Default::default() };
             self.commit(&batch)?;
@@ -721,53 +673,17 @@ impl CardService {
         let rules = self.rules.current();
         self.access(&rules, caller, Method::Admin)?;
         let number = parse_number(&rules, number)?;
-        let category = present(category)
-            .map(|c| {
-                Category::from_code(c.trim()).ok_or_else(|| {
-                    Failure::new(ErrorKey::InvalidCategoryCode, format!("category code {} is unknown", short(c)))
-                })
-            })
-            .transpose()?;
-        let card_type = present(card_type)
-            .map(|c| {
-                CardType::from_code(c.trim()).ok_or_else(|| {
-                    Failure::new(ErrorKey::InvalidTypeCode, format!("card type code {} is unknown", short(c)))
-                })
-            })
-            .transpose()?;
+        let category = parse_category(category)?;
+        let card_type = parse_card_type(card_type)?;
         let done = {
             let _guard = self.lock();
             let mut batch = Batch::default();
             let (mut card, created) = match self.store.card(number.as_str())? {
                 Some(c) => (c, false),
-                None => (
-                    CardRecord {
-                        number: number.as_str().to_string(),
-                        status: Status::New,
-                        category: Category::Plastic,
-                        card_type: CardType::Bonus,
-                        contact: None,
-                        block: None,
-                        history_len: 0,
-                    },
-                    true,
-                ),
+                None => (new_card(&number), true),
             };
-            let before = (card.category, card.card_type);
-            card.category = category.unwrap_or(card.category);
-            card.card_type = card_type.unwrap_or(card.card_type);
-            let changed = created || before != (card.category, card.card_type);
+            let changed = Self::change_card(caller, &mut batch, &mut card, created, category, card_type);
             if changed {
-                let what = if created { "card created" } else { "category or type changed" };
-                let reason = format!("{what}: category {}, type {}", card.category.code(), card.card_type.code());
-                let entry = Self::history_entry(
-                    caller,
-                    Method::Admin,
-                    if created { None } else { Some(card.status) },
-                    Some(card.status),
-                    reason,
-                );
-                Self::push_history(&mut batch, &mut card, entry);
                 batch.cards.push(card.clone());
                 self.commit(&batch)?;
             }
@@ -795,20 +711,49 @@ impl CardService {
             let mut lots = self.store.lots(number.as_str())?;
             lots.push(lot.clone());
             let mut batch = Batch::default();
-            let reason = format!(
-                "bonus lot added: {} of type {}{}",
-                lot.amount,
-                lot.bonus_type.code(),
-                lot.expire.map(|e| format!(", expires {e}")).unwrap_or_default()
-            );
-            let entry = Self::history_entry(caller, Method::Admin, Some(card.status), Some(card.status), reason);
-            Self::push_history(&mut batch, &mut card, entry);
+            Self::lot_added(caller, &mut batch, &mut card, &lot);
             batch.cards.push(card);
             batch.lots.push((number.as_str().to_string(), lots));
             self.commit(&batch)?;
         }
         self.store.sync()?;
         Ok(lot)
+    }
+
+    /// Sets category and type (`None` keeps), and records the change in the
+    /// card's history. True when the card was created or changed.
+    fn change_card(
+        caller: &Caller,
+        batch: &mut Batch,
+        card: &mut CardRecord,
+        created: bool,
+        category: Option<Category>,
+        card_type: Option<CardType>,
+    ) -> bool {
+        let before = (card.category, card.card_type);
+        card.category = category.unwrap_or(card.category);
+        card.card_type = card_type.unwrap_or(card.card_type);
+        let changed = created || before != (card.category, card.card_type);
+        if changed {
+            let what = if created { "card created" } else { "category or type changed" };
+            let reason = format!("{what}: category {}, type {}", card.category.code(), card.card_type.code());
+            let from = if created { None } else { Some(card.status) };
+            let entry = Self::history_entry(caller, Method::Admin, from, Some(card.status), reason);
+            Self::push_history(batch, card, entry);
+        }
+        changed
+    }
+
+    /// Records a lot added to the card in its history.
+    fn lot_added(caller: &Caller, batch: &mut Batch, card: &mut CardRecord, lot: &Lot) {
+        let reason = format!(
+            "bonus lot added: {} of type {}{}",
+            lot.amount,
+            lot.bonus_type.code(),
+            lot.expire.map(|e| format!(", expires {e}")).unwrap_or_default()
+        );
+        let entry = Self::history_entry(caller, Method::Admin, Some(card.status), Some(card.status), reason);
+        Self::push_history(batch, card, entry);
     }
 
     /// A card's history, oldest first.
@@ -851,15 +796,116 @@ fn check_field_value(v: &str) -> R<()> {
     Ok(())
 }
 
-pub(crate) fn parse_number(rules: &RuleSet, s: &str) -> R<CardNumber> {
+/// A contact create-or-update that passed every check needing no store.
+struct CheckedContact {
+    code: ContactCode,
+    mobile: Option<MobileNumber>,
+    input: ContactInput,
+}
+
+/// The checks of a contact write that need no store, in SPEC order: code,
+/// mobile, then field lengths and custom field names.
+fn check_contact(rules: &RuleSet, code: &str, input: ContactInput) -> R<CheckedContact> {
+    let code = parse_code(code)?;
+    let mobile = present(input.mobile.as_deref()).map(|m| parse_mobile(rules, m)).transpose()?;
+    for v in [&input.name, &input.email, &input.birth_date, &input.gender, &input.city].into_iter().flatten() {
+        check_field_value(v)?;
+    }
+    if let Some(fields) = &input.fields {
+        if fields.len() > CUSTOM_FIELDS_MAX {
+            return Err(Failure::new(ErrorKey::MalformedRequest, format!("at most {CUSTOM_FIELDS_MAX} custom fields")));
+        }
+        for (k, v) in fields {
+            if k.trim().is_empty() || k.chars().count() > 64 {
+                return Err(Failure::new(ErrorKey::MalformedRequest, "custom field names must be 1-64 characters"));
+            }
+            check_field_value(v)?;
+        }
+    }
+    Ok(CheckedContact { code, mobile, input })
+}
+
+/// The contact after the write: `old` (if any) with the given fields set.
+/// The caller has checked that the mobile number is not another contact's.
+fn merge_contact(old: Option<ContactRecord>, c: CheckedContact) -> R<ContactRecord> {
+    let CheckedContact { code, mobile, input } = c;
+    let mut rec = old.unwrap_or_else(|| ContactRecord { code: code.as_str().to_string(), ..Default::default() });
+    if let Some(m) = mobile {
+        rec.mobile = Some(m.as_str().to_string());
+    }
+    let set = |slot: &mut String, v: Option<String>| {
+        if let Some(v) = v {
+            *slot = v;
+        }
+    };
+    set(&mut rec.name, input.name);
+    set(&mut rec.email, input.email);
+    set(&mut rec.birth_date, input.birth_date);
+    set(&mut rec.gender, input.gender);
+    set(&mut rec.city, input.city);
+    if let Some(fields) = input.fields {
+        for (k, v) in fields {
+            if v.is_empty() {
+                rec.fields.remove(&k);
+            } else {
+                rec.fields.insert(k, v);
+            }
+        }
+    }
+    if rec.fields.len() > CUSTOM_FIELDS_MAX {
+        return Err(Failure::new(ErrorKey::MalformedRequest, format!("at most {CUSTOM_FIELDS_MAX} custom fields")));
+    }
+    Ok(rec)
+}
+
+fn mobile_taken(m: &MobileNumber) -> Failure {
+    Failure::new(ErrorKey::MobileNumberTaken, format!("mobile number {m} belongs to another contact"))
+}
+
+/// A New card as created by the admin API: plastic, bonus, unbound.
+fn new_card(number: &CardNumber) -> CardRecord {
+    CardRecord {
+        number: number.as_str().to_string(),
+        status: Status::New,
+        category: Category::Plastic,
+        card_type: CardType::Bonus,
+        contact: None,
+        block: None,
+        history_len: 0,
+    }
+}
+
+/// A card category code; empty or absent → `None` (keep).
+pub fn parse_category(c: Option<&str>) -> R<Option<Category>> {
+    present(c)
+        .map(|c| {
+            Category::from_code(c.trim()).ok_or_else(|| {
+                Failure::new(ErrorKey::InvalidCategoryCode, format!("category code {} is unknown", short(c)))
+            })
+        })
+        .transpose()
+}
+
+/// A card type code; empty or absent → `None` (keep).
+pub fn parse_card_type(c: Option<&str>) -> R<Option<CardType>> {
+    present(c)
+        .map(|c| {
+            CardType::from_code(c.trim()).ok_or_else(|| {
+                Failure::new(ErrorKey::InvalidTypeCode, format!("card type code {} is unknown", short(c)))
+            })
+        })
+        .transpose()
+}
+
+pub fn parse_number(rules: &RuleSet, s: &str) -> R<CardNumber> {
     CardNumber::parse(s, rules.card_format()).map_err(|e| Failure::new(ErrorKey::InvalidCardNumber, e.to_string()))
 }
 
-pub(crate) fn parse_mobile(rules: &RuleSet, s: &str) -> R<MobileNumber> {
+pub fn parse_mobile(rules: &RuleSet, s: &str) -> R<MobileNumber> {
     MobileNumber::parse(s, rules.region()).map_err(|e| Failure::new(ErrorKey::InvalidMobileNumber, e.to_string()))
 }
 
-pub(crate) fn parse_code(s: &str) -> R<ContactCode> {
+pub fn parse_code(s: &str) -> R<ContactCode> {
     ContactCode::parse(s).map_err(|e| Failure::new(ErrorKey::InvalidContactCode, e.to_string()))
 }
 

@@ -150,3 +150,6 @@ pub trait Store: Send + Sync {
     /// How many cards are stored.
     fn card_count(&self) -> usize;
 }
+
+mod mem;
+pub use mem::MemStore;

@@ -1,0 +1,280 @@
+//! Bulk versions of the admin writes (SPEC §7), for `cashdesk import`.
+//!
+//! Each call validates every row with the same checks and error keys as the
+//! admin method it mirrors, applies the good rows in ONE store transaction
+//! under the write lock, and syncs once. Bad rows are returned with their
+//! line; they change nothing, and the good rows of the call are kept.
+//!
+//! Within a call, rows see the rows before them: the same contact or card may
+//! appear twice, and a mobile number taken by an earlier row is taken.
+
+use super::{
+    check_contact, merge_contact, mobile_taken, new_card, parse_card_type, parse_category, parse_lot, parse_number,
+    BonusInput, Caller, CardService, ContactInput, Failure, R,
+};
+use crate::rules::Method;
+use crate::store::{Batch, CardRecord, ContactRecord, ContactWrite, Lot};
+use crate::ErrorKey;
+use std::collections::HashMap;
+
+/// One contact to create or update: `PUT /api/admin/contacts/{code}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactRow {
+    pub code: String,
+    pub input: ContactInput,
+}
+
+/// One card to create or change: `PUT /api/admin/cards/{number}`.
+/// `None` (or empty) keeps the stored value; a new card defaults to plastic, bonus.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CardRow {
+    pub number: String,
+    pub category: Option<String>,
+    pub card_type: Option<String>,
+}
+
+/// One bonus lot to add: `POST /api/admin/cards/{number}/bonuses`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BonusRow {
+    pub number: String,
+    pub input: BonusInput,
+}
+
+/// Bad rows of a bulk call: (line, why), in the order of the rows.
+pub type BadRows = Vec<(u64, Failure)>;
+
+/// Records changed so far by one bulk call, in first-touch order, so the
+/// batch writes each record once, with its final value.
+struct Overlay<T> {
+    index: HashMap<String, usize>,
+    items: Vec<T>,
+}
+
+impl<T> Overlay<T> {
+    fn new() -> Overlay<T> {
+        Overlay { index: HashMap::new(), items: Vec::new() }
+    }
+
+    fn get_mut(&mut self, key: &str) -> Option<&mut T> {
+        self.index.get(key).map(|&i| &mut self.items[i])
+    }
+
+    fn insert(&mut self, key: String, item: T) -> &mut T {
+        let i = self.items.len();
+        self.index.insert(key, i);
+        self.items.push(item);
+        &mut self.items[i]
+    }
+}
+
+/// A contact as it stands within the call, and the mobile number it had in
+/// the store (so the phone index entry can be moved).
+struct PendingContact {
+    record: ContactRecord,
+    stored_mobile: Option<String>,
+}
+
+/// A card as it stands within the call; `lots` is loaded on first use.
+struct PendingCard {
+    card: CardRecord,
+    lots: Option<Vec<Lot>>,
+}
+
+impl CardService {
+    /// Refuses a caller who may not use the admin operations (and so may not
+    /// import): `AccessDenied`, as the admin endpoints answer.
+    pub fn check_admin(&self, caller: &Caller) -> R<()> {
+        let rules = self.rules.current();
+        self.access(&rules, caller, Method::Admin).map(|_| ())
+    }
+
+    /// Creates or updates many contacts in one transaction, each row as
+    /// [`CardService::upsert_contact`] would. `Err` only when the whole call
+    /// failed (access, store); then nothing of it was committed.
+    pub fn import_contacts(&self, caller: &Caller, rows: Vec<(u64, ContactRow)>) -> R<BadRows> {
+        let rules = self.rules.current();
+        self.access(&rules, caller, Method::Admin)?;
+        let mut bad = Vec::new();
+        let mut checked = Vec::with_capacity(rows.len());
+        for (line, row) in rows {
+            match check_contact(&rules, &row.code, row.input) {
+                Ok(c) => checked.push((line, c)),
+                Err(f) => bad.push((line, f)),
+            }
+        }
+        {
+            let _guard = self.lock();
+            let mut contacts: Overlay<PendingContact> = Overlay::new();
+            // Mobile → its holder within this call; `None`: released by a row.
+            let mut phones: HashMap<String, Option<String>> = HashMap::new();
+            for (line, c) in checked {
+                let code = c.code.as_str().to_string();
+                if let Some(m) = &c.mobile {
+                    let holder = match phones.get(m.as_str()) {
+                        Some(h) => h.clone(),
+                        None => self.store.contact_by_mobile(m.as_str())?.map(|h| h.code),
+                    };
+                    if holder.is_some_and(|h| h != code) {
+                        bad.push((line, mobile_taken(m)));
+                        continue;
+                    }
+                }
+                let old = match contacts.get_mut(&code) {
+                    Some(p) => Some(p.record.clone()),
+                    None => self.store.contact(&code)?,
+                };
+                let old_mobile = old.as_ref().and_then(|o| o.mobile.clone());
+                let rec = match merge_contact(old, c) {
+                    Ok(r) => r,
+                    Err(f) => {
+                        bad.push((line, f));
+                        continue;
+                    }
+                };
+                if rec.mobile != old_mobile {
+                    if let Some(om) = old_mobile.clone() {
+                        phones.insert(om, None);
+                    }
+                    if let Some(nm) = rec.mobile.clone() {
+                        phones.insert(nm, Some(code.clone()));
+                    }
+                }
+                match contacts.get_mut(&code) {
+                    Some(p) => p.record = rec,
+                    None => {
+                        contacts.insert(code, PendingContact { record: rec, stored_mobile: old_mobile });
+                    }
+                }
+            }
+            let batch = Batch {
+                contacts: contacts
+                    .items
+                    .into_iter()
+                    .map(|p| ContactWrite { record: p.record, old_mobile: p.stored_mobile })
+                    .collect(),
+                ..Default::default()
+            };
+            self.commit(&batch)?;
+        }
+        self.store.sync()?;
+        bad.sort_by_key(|(line, _)| *line);
+        Ok(bad)
+    }
+
+    /// Creates or changes many cards in one transaction, each row as
+    /// [`CardService::upsert_card`] would, with a history entry per creation
+    /// or change.
+    pub fn import_cards(&self, caller: &Caller, rows: Vec<(u64, CardRow)>) -> R<BadRows> {
+        let rules = self.rules.current();
+        self.access(&rules, caller, Method::Admin)?;
+        let mut bad = Vec::new();
+        let mut checked = Vec::with_capacity(rows.len());
+        for (line, row) in rows {
+            let parsed = parse_number(&rules, &row.number).and_then(|n| {
+                let category = parse_category(row.category.as_deref())?;
+                let card_type = parse_card_type(row.card_type.as_deref())?;
+                Ok((n, category, card_type))
+            });
+            match parsed {
+                Ok(p) => checked.push((line, p)),
+                Err(f) => bad.push((line, f)),
+            }
+        }
+        {
+            let _guard = self.lock();
+            let mut batch = Batch::default();
+            // Each card with its history length in the store (None: created
+            // by this call); a card is written only if this call changed it.
+            let mut cards: Overlay<(CardRecord, Option<u64>)> = Overlay::new();
+            for (_line, (number, category, card_type)) in checked {
+                let (card, _) = match cards.get_mut(number.as_str()) {
+                    Some(c) => c,
+                    None => match self.store.card(number.as_str())? {
+                        Some(c) => {
+                            let len = c.history_len;
+                            cards.insert(number.as_str().to_string(), (c, Some(len)))
+                        }
+                        None => {
+                            let mut card = new_card(&number);
+                            Self::change_card(caller, &mut batch, &mut card, true, category, card_type);
+                            cards.insert(number.as_str().to_string(), (card, None));
+                            continue;
+                        }
+                    },
+                };
+                Self::change_card(caller, &mut batch, card, false, category, card_type);
+            }
+            batch.cards = cards
+                .items
+                .into_iter()
+                .filter(|(card, stored_len)| *stored_len != Some(card.history_len))
+                .map(|(card, _)| card)
+                .collect();
+            self.commit(&batch)?;
+        }
+        self.store.sync()?;
+        bad.sort_by_key(|(line, _)| *line);
+        Ok(bad)
+    }
+
+    /// Adds many bonus lots in one transaction, each row as
+    /// [`CardService::add_bonus`] would (the card must exist: created earlier,
+    /// e.g. by an import of a cards file), with a history entry per lot.
+    pub fn import_bonuses(&self, caller: &Caller, rows: Vec<(u64, BonusRow)>) -> R<BadRows> {
+        let rules = self.rules.current();
+        self.access(&rules, caller, Method::Admin)?;
+        let today = self.today();
+        let mut bad = Vec::new();
+        let mut checked = Vec::with_capacity(rows.len());
+        for (line, row) in rows {
+            match parse_number(&rules, &row.number) {
+                // The lot's own errors come after CannotFindCardNumber, which
+                // needs the store: keep the result until the card is looked up.
+                Ok(n) => checked.push((line, n, parse_lot(&row.input, today))),
+                Err(f) => bad.push((line, f)),
+            }
+        }
+        {
+            let _guard = self.lock();
+            let mut batch = Batch::default();
+            let mut cards: Overlay<PendingCard> = Overlay::new();
+            for (line, number, lot) in checked {
+                let pending = match cards.get_mut(number.as_str()) {
+                    Some(p) => p,
+                    None => match self.store.card(number.as_str())? {
+                        Some(card) => cards.insert(number.as_str().to_string(), PendingCard { card, lots: None }),
+                        None => {
+                            let f =
+                                Failure::new(ErrorKey::CannotFindCardNumber, format!("no card with number {number}"));
+                            bad.push((line, f));
+                            continue;
+                        }
+                    },
+                };
+                let lot = match lot {
+                    Ok(l) => l,
+                    Err(f) => {
+                        bad.push((line, f));
+                        continue;
+                    }
+                };
+                let lots = match &mut pending.lots {
+                    Some(l) => l,
+                    None => pending.lots.insert(self.store.lots(number.as_str())?),
+                };
+                Self::lot_added(caller, &mut batch, &mut pending.card, &lot);
+                lots.push(lot);
+            }
+            for p in cards.items {
+                if let Some(lots) = p.lots {
+                    batch.lots.push((p.card.number.clone(), lots));
+                    batch.cards.push(p.card);
+                }
+            }
+            self.commit(&batch)?;
+        }
+        self.store.sync()?;
+        bad.sort_by_key(|(line, _)| *line);
+        Ok(bad)
+    }
+}
