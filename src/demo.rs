@@ -374,3 +374,98 @@ mod tests {
         assert_eq!(by_phone.status, Status::Active);
     }
 }
+
+/// Where `serve --demo` keeps its rules and users, and the users' passwords.
+#[derive(Debug, Clone)]
+pub struct DemoSetup {
+    pub rules_dir: std::path::PathBuf,
+    pub users_file: std::path::PathBuf,
+    /// (name, role, password): printed once so the demo can be called.
+    pub users: Vec<(String, String, String)>,
+}
+
+fn random_password() -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    Alphanumeric.sample_string(&mut rand::thread_rng(), 16)
+}
+
+/// Lays out a fresh demo directory: the shipped rules (unless `rules` names
+/// a directory) and a users file with one user per role and random
+/// passwords (stored only as Argon2id hashes).
+pub fn prepare(data: &std::path::Path, rules: Option<&std::path::Path>) -> std::io::Result<DemoSetup> {
+    std::fs::create_dir_all(data)?;
+    let rules_dir = match rules {
+        Some(r) => r.to_path_buf(),
+        None => {
+            let dir = data.join("rules");
+            std::fs::create_dir_all(&dir)?;
+            for (name, text) in crate::rules::RuleSet::shipped_files() {
+                std::fs::write(dir.join(name), text)?;
+            }
+            dir
+        }
+    };
+    let users_file = data.join("users.toml");
+    let mut users = Vec::new();
+    let mut text = String::from("# Demo users: one per role. Passwords are printed once at start-up.\n\n");
+    for (name, role) in demo_users() {
+        let password = random_password();
+        text.push_str(&format!(
+            "[[user]]\nname = \"{name}\"\nrole = \"{role}\"\nhash = \"{}\"\n\n",
+            crate::auth::hash_password(&password)
+        ));
+        users.push((name.to_string(), role.to_string(), password));
+    }
+    std::fs::write(&users_file, text)?;
+    Ok(DemoSetup { rules_dir, users_file, users })
+}
+
+/// Seeds the demo data set as `demo-admin`, as of the rules' today.
+pub fn seed(service: &CardService) -> Result<DemoSummary, Failure> {
+    let admin = Caller::new("demo-admin", "administrator");
+    seed_demo(service, &admin, service.today())
+}
+
+/// What `serve --demo` prints: users, data and ready-to-paste curl commands.
+pub fn print_welcome(
+    out: &mut impl std::io::Write,
+    addr: std::net::SocketAddr,
+    data: &std::path::Path,
+    setup: &DemoSetup,
+    summary: &DemoSummary,
+) {
+    let base = format!("http://{addr}");
+    let pw =
+        |role: &str| setup.users.iter().find(|u| u.1 == role).map(|u| format!("{}:{}", u.0, u.2)).unwrap_or_default();
+    let card = |i: usize| summary.cards.get(i).map(|c| c.number.clone()).unwrap_or_default();
+    let active = summary
+        .cards
+        .iter()
+        .find(|c| c.description.starts_with("Active"))
+        .map(|c| c.number.clone())
+        .unwrap_or_else(|| card(0));
+    let phone = summary.contacts.first().map(|c| c.mobile.clone()).unwrap_or_default();
+    let _ = writeln!(out, "cashdesk listening on {base}");
+    let _ = writeln!(out, "demo data in {} (rules in {})", data.display(), setup.rules_dir.display());
+    let _ = writeln!(out, "\nUsers (name, role, password):");
+    for (n, r, p) in &setup.users {
+        let _ = writeln!(out, "  {n:<18} {r:<16} {p}");
+    }
+    let _ = writeln!(out, "\n{summary}");
+    let _ = writeln!(out, "Try:");
+    let _ = writeln!(out, "  curl -s -u {} {base}/api/card/balance/by/number/{active}", pw("cashier"));
+    let _ =
+        writeln!(out, "  curl -s -u {} {base}/api/card/balance/by/phone/{}", pw("cashier"), phone.replace('+', "%2B"));
+    let _ = writeln!(
+        out,
+        "  curl -s -u {} -X POST {base}/api/card/Block -d '{{\"Number\":\"{active}\",\"BlockReasonCode\":\"0\"}}'",
+        pw("client")
+    );
+    let _ = writeln!(
+        out,
+        "  curl -s -u {} -X POST {base}/api/card/UnBlock -d '{{\"Number\":\"{active}\",\"UnBlockReasonCode\":\"0\"}}'",
+        pw("client")
+    );
+    let _ = writeln!(out, "  curl -s -u {} {base}/api/admin/cards/{active}/history", pw("administrator"));
+    let _ = writeln!(out, "\nStop with Ctrl-C.");
+}

@@ -47,12 +47,15 @@ impl Server {
     /// Opens the store and journal under `data`, loads rules and users.
     pub fn open(config: ServeConfig) -> anyhow::Result<Server> {
         let rules = RuleSet::load_dir(&config.rules).map_err(|e| anyhow::anyhow!("the rules do not check:\n{e}"))?;
-        let users = Users::load(&config.users).with_context(|| format!("cannot load users from {}", config.users.display()))?;
+        let users =
+            Users::load(&config.users).with_context(|| format!("cannot load users from {}", config.users.display()))?;
         check_roles(&users, &rules);
         std::fs::create_dir_all(&config.data).with_context(|| format!("cannot create {}", config.data.display()))?;
         let store = SledStore::open(&config.data.join("store")).context("cannot open the store")?;
         let store: Arc<dyn Store> = Arc::new(store);
-        let journal = Arc::new(Journal::open(&config.data.join("journal"), config.log_requests).context("cannot open the journal")?);
+        let journal = Arc::new(
+            Journal::open(&config.data.join("journal"), config.log_requests).context("cannot open the journal")?,
+        );
         let service = Arc::new(CardService::new(store, Arc::new(RuleHandle::new(rules))));
         let auth = Arc::new(Authenticator::new(users));
         Ok(Server { config, service, auth, journal })

@@ -100,7 +100,14 @@ struct Seen {
     started: Instant,
 }
 
-pub async fn handle<S, B>(app: Arc<App>, method: Method, path: String, query: String, headers: HeaderMap, body: S) -> Resp
+pub async fn handle<S, B>(
+    app: Arc<App>,
+    method: Method,
+    path: String,
+    query: String,
+    headers: HeaderMap,
+    body: S,
+) -> Resp
 where
     S: Stream<Item = Result<B, warp::Error>> + Send + Unpin,
     B: Buf,
@@ -152,7 +159,8 @@ where
 {
     let mut out = Vec::new();
     while let Some(chunk) = body.next().await {
-        let mut chunk = chunk.map_err(|_| envelope(StatusCode::BAD_REQUEST, ErrorKey::MalformedRequest, "the body could not be read"))?;
+        let mut chunk = chunk
+            .map_err(|_| envelope(StatusCode::BAD_REQUEST, ErrorKey::MalformedRequest, "the body could not be read"))?;
         if out.len() + chunk.remaining() > limit {
             return Err(too_large(limit));
         }
@@ -251,10 +259,8 @@ where
     }
     // 4. body: size limit (413), then a JSON object (400).
     let fields = if route.has_body() {
-        let declared = headers
-            .get("content-length")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
+        let declared =
+            headers.get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
         if declared.is_some_and(|n| n > app.body_bytes_max as u64) {
             return too_large(app.body_bytes_max);
         }
@@ -292,7 +298,13 @@ fn done_response(r: Result<impl Sized, Failure>) -> Resp {
     }
 }
 
-async fn dispatch(app: &Arc<App>, route: &Route, query: &str, fields: &Fields, caller: Caller) -> Result<Resp, Malformed> {
+async fn dispatch(
+    app: &Arc<App>,
+    route: &Route,
+    query: &str,
+    fields: &Fields,
+    caller: Caller,
+) -> Result<Resp, Malformed> {
     let svc = app.service.clone();
     let resp = match route {
         Route::BalanceByNumber(_) | Route::BalanceByPhone(_) | Route::BalanceByCode(_) | Route::BalanceByValue(_) => {

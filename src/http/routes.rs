@@ -38,9 +38,10 @@ impl Route {
     /// The rules' name for the method, for access checks.
     pub fn method(&self) -> RuleMethod {
         match self {
-            Route::BalanceByNumber(_) | Route::BalanceByPhone(_) | Route::BalanceByCode(_) | Route::BalanceByValue(_) => {
-                RuleMethod::Balance
-            }
+            Route::BalanceByNumber(_)
+            | Route::BalanceByPhone(_)
+            | Route::BalanceByCode(_)
+            | Route::BalanceByValue(_) => RuleMethod::Balance,
             Route::Issue => RuleMethod::Issue,
             Route::BindTo => RuleMethod::BindTo,
             Route::Active => RuleMethod::Active,
@@ -54,7 +55,12 @@ impl Route {
     pub fn has_body(&self) -> bool {
         matches!(
             self,
-            Route::BindTo | Route::Block | Route::UnBlock | Route::PutContact(_) | Route::PutCard(_) | Route::AddBonus(_)
+            Route::BindTo
+                | Route::Block
+                | Route::UnBlock
+                | Route::PutContact(_)
+                | Route::PutCard(_)
+                | Route::AddBonus(_)
         )
     }
 }
