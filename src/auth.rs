@@ -450,7 +450,18 @@ pub struct Authenticator {
     mac_key: [u8; 32],
     cache: Mutex<Cache>,
     throttle: Mutex<Throttle>,
+    /// Verifications under way, by credential MAC. A second request with the
+    /// same credential waits for the first instead of running Argon2id again
+    /// (or being throttled as a parallel guess): after a restart every desk
+    /// sharing an account logs in at once.
+    flights: Mutex<HashMap<[u8; 32], Arc<Flight>>>,
     dummy_hash: &'static str,
+}
+
+#[derive(Default)]
+struct Flight {
+    done: Mutex<bool>,
+    cv: std::sync::Condvar,
 }
 
 // Written by hand: nothing in here is fit for a log but the user count.
@@ -469,6 +480,7 @@ impl Authenticator {
             mac_key,
             cache: Mutex::new(Cache::new(CACHE_ENTRIES_MAX, Duration::from_secs(CACHE_IDLE_SECS))),
             throttle: Mutex::new(Throttle::new(THROTTLE_ENTRIES_MAX)),
+            flights: Mutex::new(HashMap::new()),
             dummy_hash: dummy_hash(),
         }
     }
@@ -505,8 +517,45 @@ impl Authenticator {
         let Some((name, password)) = authorization.and_then(parse_basic) else {
             return AuthOutcome::Unauthorized;
         };
-        let users = self.users.load_full();
         let mac = self.mac(&name, &password);
+        let mut waited = false;
+        loop {
+            let (flight, leader) = {
+                let mut flights = lock(&self.flights);
+                match flights.get(&mac) {
+                    Some(f) if !waited => (f.clone(), false),
+                    _ => {
+                        let f = Arc::new(Flight::default());
+                        flights.insert(mac, f.clone());
+                        (f, true)
+                    }
+                }
+            };
+            if !leader {
+                let mut done = lock(&flight.done);
+                while !*done {
+                    done = flight.cv.wait(done).unwrap_or_else(PoisonError::into_inner);
+                }
+                // The leader's success is in the cache now; a failure means
+                // this request verifies (and is counted) on its own.
+                waited = true;
+                continue;
+            }
+            let outcome = self.check_once(&name, &password, mac);
+            let mut flights = lock(&self.flights);
+            if flights.get(&mac).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
+                flights.remove(&mac);
+            }
+            drop(flights);
+            *lock(&flight.done) = true;
+            flight.cv.notify_all();
+            return outcome;
+        }
+    }
+
+    fn check_once(&self, name: &str, password: &str, mac: [u8; 32]) -> AuthOutcome {
+        let name = name.to_string();
+        let users = self.users.load_full();
 
         // A verified credential passes without Argon2id and even while its
         // name is throttled: failures by someone else must not lock out the
@@ -1076,6 +1125,21 @@ mod tests {
         assert_eq!(auth.check(Some(&header)), ok("desk1", "cashier"));
         let second = t.elapsed();
         assert!(second * 10 < first, "first {first:?}, second {second:?}");
+    }
+
+    #[test]
+    fn many_simultaneous_first_logins_with_the_right_password_all_pass() {
+        let auth = Arc::new(desks());
+        let header = basic("desk1", PASSWORD);
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                let (auth, header) = (auth.clone(), header.clone());
+                std::thread::spawn(move || auth.check(Some(&header)))
+            })
+            .collect();
+        for h in handles {
+            assert_eq!(h.join().unwrap(), ok("desk1", "cashier"));
+        }
     }
 
     #[test]

@@ -196,7 +196,7 @@ fn balance_amounts_are_exact_decimals_with_nearest_expiry() {
     add(json!({"Amount": 0.1, "TypeCode": "0", "ActiveFrom": "2020-01-01", "ExpireDate": "2999-01-01"}));
     add(json!({"Amount": 0.2, "TypeCode": 0, "ActiveFrom": "2020-01-01", "ExpireDate": "2999-01-01"}));
     add(json!({"Amount": "5", "TypeCode": "0", "ActiveFrom": "2020-01-01", "ExpireDate": "2999-06-01"}));
-    add(json!({"Amount": 7, "TypeCode": "1", "ActiveFrom": "2020-01-01", "ExpireDate": "2000-01-01"}));
+    add(json!({"Amount": 7, "TypeCode": "1", "ActiveFrom": "1999-01-01", "ExpireDate": "2000-01-01"}));
     add(json!({"Amount": 3, "TypeCode": "1", "ActiveFrom": "2999-01-01"}));
     add(json!({"Amount": 4, "TypeCode": "1", "Frozen": true}));
     let r = app.get("cashier", "/api/card/balance/by/number/1000001");
@@ -461,6 +461,9 @@ fn acknowledged_blocks_survive_sigkill() {
                 s.write_all(req.as_bytes()).unwrap();
                 let mut out = String::new();
                 let _ = s.read_to_string(&mut out);
+                if !out.contains("\"Key\":\"OK\"") {
+                    eprintln!("block {i} not acknowledged: {out}");
+                }
                 out.contains("\"Key\":\"OK\"")
             })
         })
