@@ -43,7 +43,8 @@ impl Amount {
     }
 
     /// Saturating sum: bonus totals are far below Decimal's 28 digits, and a
-    /// balance must never panic.
+    /// balance must never panic. Not `std::ops::Add`: `+` would hide the saturation.
+    #[allow(clippy::should_implement_trait)]
     pub fn add(self, other: Amount) -> Amount {
         Amount(self.0.checked_add(other.0).unwrap_or(Decimal::MAX))
     }
