@@ -176,12 +176,15 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Resolves role names to a bitmask, reporting unknown names.
-    fn roles(&mut self, file: &str, names: &[S], roles: &[RoleDef]) -> u64 {
+    /// Resolves role names to a bitmask, reporting unknown names. When
+    /// roles.toml did not parse (`roles_read` false) every name would be
+    /// "unknown": that file's own problem is reported, not one per reference.
+    fn roles(&mut self, file: &str, names: &[S], roles: &[RoleDef], roles_read: bool) -> u64 {
         let mut mask = 0u64;
         for n in names {
             match roles.iter().position(|r| r.name == *n.get_ref()) {
                 Some(i) => mask |= 1 << i,
+                None if !roles_read => {}
                 None => {
                     let hint = did_you_mean(n.get_ref(), roles.iter().map(|r| r.name.as_str()));
                     self.err(file, n.span(), format!("unknown role `{}`", n.get_ref()), hint);
@@ -310,8 +313,8 @@ pub fn compile(files: &[(&str, &str)]) -> Result<RuleSet, RuleErrors> {
             if block_reasons.iter().any(|x| x.code == *r.code.get_ref()) {
                 cx.err(file, r.code.span(), format!("duplicate block reason code `{}`", r.code.get_ref()), None);
             }
-            let block_roles = cx.roles(file, &r.block_roles, &roles);
-            let lift_roles = cx.roles(file, &r.lift_roles, &roles);
+            let block_roles = cx.roles(file, &r.block_roles, &roles, roles_f.is_some());
+            let lift_roles = cx.roles(file, &r.lift_roles, &roles, roles_f.is_some());
             let is_final = r.is_final.as_ref().map(|b| *b.get_ref()).unwrap_or(false);
             if is_final && lift_roles != 0 {
                 let span = r.is_final.as_ref().map(|b| b.span()).unwrap_or(r.code.span());
@@ -351,7 +354,7 @@ pub fn compile(files: &[(&str, &str)]) -> Result<RuleSet, RuleErrors> {
             if unblock_reasons.iter().any(|x| x.code == *r.code.get_ref()) {
                 cx.err(file, r.code.span(), format!("duplicate unblock reason code `{}`", r.code.get_ref()), None);
             }
-            let roles_mask = cx.roles(file, &r.roles, &roles);
+            let roles_mask = cx.roles(file, &r.roles, &roles, roles_f.is_some());
             let mut answers = 0u64;
             for a in &r.answers {
                 match block_reasons.iter().position(|b| b.code == *a.get_ref()) {
@@ -373,8 +376,8 @@ pub fn compile(files: &[(&str, &str)]) -> Result<RuleSet, RuleErrors> {
                 rule,
             });
         }
-        pairing_exempt = cx.roles(file, &f.pairing.roles, &roles);
-        reserved = cx.roles(file, &f.reserved_blocks.roles, &roles);
+        pairing_exempt = cx.roles(file, &f.pairing.roles, &roles, roles_f.is_some());
+        reserved = cx.roles(file, &f.reserved_blocks.roles, &roles, roles_f.is_some());
         let r_span = f.reserved_blocks.roles.first().map(|s| s.span()).unwrap_or(0..0);
         reserved_rule = cx.rule(file, r_span, "[reserved_blocks] roles".into());
     }

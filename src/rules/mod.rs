@@ -309,9 +309,10 @@ impl RuleSet {
 
     /// Decides a call. Pure: no I/O, no allocation.
     ///
-    /// The order of checks is SPEC.md §5's: for Block the reason's roles come
-    /// before the status; for UnBlock the status comes first, then final
-    /// reason, reserved block, lift roles, unblock-reason roles, pairing.
+    /// The order of checks is SPEC.md §5's: for Block an unknown reason and the
+    /// reason's roles come before the status; for UnBlock an unknown reason
+    /// comes first, then the status, then final reason, reserved block, lift
+    /// roles, unblock-reason roles, pairing.
     pub fn decide(&self, f: &Facts) -> Decision {
         let Some(t) = f.method.transition_index() else {
             // Balance and Admin do not move a card; access is `may_call`.
@@ -332,12 +333,14 @@ impl RuleSet {
                 by_row
             }
             Method::UnBlock => {
-                if matches!(row.outcome, Outcome::Refuse(_)) {
-                    return by_row;
-                }
+                // SPEC.md §5.6: an unknown reason code (step 3) answers before
+                // the card's status (step 5), as for Block.
                 let Some(u) = f.reason else {
                     return refuse(ErrorKey::UnBlockReasonError, Check::UnknownReason, row.rule);
                 };
+                if matches!(row.outcome, Outcome::Refuse(_)) {
+                    return by_row;
+                }
                 let block = f.block.unwrap_or(BlockFacts { reason: None, blocker: None });
                 let Some(b) = block.reason else {
                     // The card's block reason is no longer in the rules: nobody
