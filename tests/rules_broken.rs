@@ -15,11 +15,7 @@ fn shipped() -> Files {
 
 /// The shipped set with `old` (which must occur exactly once) replaced by `new` in `file`.
 fn broken(file: &str, old: &str, new: &str) -> Files {
-    let mut files = shipped();
-    let text = &mut files.iter_mut().find(|(n, _)| n == file).unwrap_or_else(|| panic!("no {file}")).1;
-    assert_eq!(text.matches(old).count(), 1, "`{old}` must occur once in the shipped {file}");
-    *text = text.replace(old, new);
-    files
+    also(shipped(), file, old, new)
 }
 
 /// Applies another replacement to a set.
