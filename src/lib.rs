@@ -25,3 +25,8 @@ pub mod service;
 pub mod store;
 
 pub use key::ErrorKey;
+
+/// The README's Rust examples are compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
