@@ -392,3 +392,25 @@ fn import_file_reads_a_file_and_names_it_in_errors() {
     assert_eq!("Bonuses".parse::<ImportKind>(), Ok(ImportKind::Bonuses));
     assert!("lots".parse::<ImportKind>().is_err());
 }
+
+#[test]
+fn on_sled_too_numbers_move_and_lots_follow_the_cards_file() {
+    use cashdesk_card::store::SledStore;
+    let s = service_on(Arc::new(SledStore::temporary().unwrap()));
+    import(&s, ImportKind::Contacts, b"Code,MobileNumber\nA,89160000081\nB,89160000082\n");
+    let r = import(&s, ImportKind::Contacts, b"Code,MobileNumber\nA,89160000083\nB,89160000081\nA,89160000082\n");
+    assert!(r.bad.is_empty(), "{r}");
+    assert_eq!(holder(&s, "+79160000081").as_deref(), Some("B"));
+    assert_eq!(holder(&s, "+79160000082").as_deref(), Some("A"));
+    assert_eq!(holder(&s, "+79160000083"), None);
+
+    let r = import(&s, ImportKind::Cards, b"Number,CategoryCode\n5000001,1\n5000001,0\n");
+    assert!(r.bad.is_empty(), "{r}");
+    let r =
+        import(&s, ImportKind::Bonuses, b"Number,Amount,ActiveFrom\n5000001,0.1,2020-01-01\n5000001,0.2,2020-01-01\n");
+    assert!(r.bad.is_empty(), "{r}");
+    let b = s.balance(&admin(), Lookup::Number("5000001"), s.today()).unwrap();
+    assert_eq!(b.bonuses[0].amount.to_string(), "0.3");
+    assert_eq!(b.category_code, "0");
+    assert_eq!(s.history(&admin(), "5000001").unwrap().len(), 4);
+}
