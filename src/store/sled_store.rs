@@ -11,27 +11,27 @@
 //! | `contact_cards` | contact code                          | `Vec<String>` numbers |
 //! | `lots`          | card number                           | `Vec<Lot>`            |
 //! | `history`       | number ++ `0x00` ++ seq (u64, big-endian) | [`HistoryEntry`]  |
+//! | `intents`       | intent id (u64, big-endian)           | encoded ops, see [`encode_intent`] |
 //!
 //! The history key puts the sequence in big-endian after a `0x00` separator so
 //! that sled's byte order is the order of writing (256 after 255) and a prefix
 //! scan of `number ++ 0x00` never picks up a longer number that merely starts
 //! with the same digits.
 //!
-//! [`Store::commit`] applies a whole [`Batch`] in one sled transaction over all
-//! six trees, so a crash never leaves a card without its history entry or a
-//! contact without its phone index entry. Commits are not durable by
-//! themselves: [`Store::sync`] makes them durable, and concurrent callers share
-//! one `fsync` (see [`GroupCommit`]).
+//! [`Store::commit`] applies a whole [`Batch`] all-or-nothing across a crash
+//! with a redo intent (see [`SledStore::commit`] for the scheme and why it is
+//! crash-safe), built only from plain single-key inserts and removes: no sled
+//! transaction, so commits run concurrently with a flush. Commits are not
+//! durable by themselves: [`Store::sync`] makes them durable, and concurrent
+//! callers share one `fsync` (see [`GroupCommit`]).
 //!
 //! Anything read back that does not decode is reported as
 //! [`StoreError::Corrupt`] naming the key; the store never panics on bad data.
 
-use super::{Batch, CardRecord, ContactRecord, HistoryEntry, Lot, Store, StoreError};
+use super::{Batch, CardRecord, ContactRecord, ContactWrite, HistoryEntry, Lot, Store, StoreError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
-use sled::Transactional;
-use std::convert::Infallible;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -42,6 +42,162 @@ const TREE_PHONES: &str = "phones";
 const TREE_CONTACT_CARDS: &str = "contact_cards";
 const TREE_LOTS: &str = "lots";
 const TREE_HISTORY: &str = "history";
+const TREE_INTENTS: &str = "intents";
+
+/// The trees an intent's ops can touch, by the one-byte code they carry in an
+/// encoded intent. The codes are part of the on-disk format: never renumber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TreeId {
+    Cards = 1,
+    Contacts = 2,
+    Phones = 3,
+    ContactCards = 4,
+    Lots = 5,
+    History = 6,
+}
+
+impl TreeId {
+    fn from_code(code: u8) -> Option<TreeId> {
+        Some(match code {
+            1 => TreeId::Cards,
+            2 => TreeId::Contacts,
+            3 => TreeId::Phones,
+            4 => TreeId::ContactCards,
+            5 => TreeId::Lots,
+            6 => TreeId::History,
+            _ => return None,
+        })
+    }
+}
+
+/// One write of a batch, decided completely at commit time: the full new
+/// value of a key, or its removal. Applying it twice is the same as once,
+/// which is what makes replaying an intent safe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Op {
+    tree: TreeId,
+    key: Vec<u8>,
+    /// `None` removes the key.
+    value: Option<Vec<u8>>,
+}
+
+impl Op {
+    fn put(tree: TreeId, key: impl Into<Vec<u8>>, value: Vec<u8>) -> Op {
+        Op { tree, key: key.into(), value: Some(value) }
+    }
+
+    fn remove(tree: TreeId, key: impl Into<Vec<u8>>) -> Op {
+        Op { tree, key: key.into(), value: None }
+    }
+}
+
+/// First byte of every encoded intent.
+const INTENT_VERSION: u8 = 1;
+
+/// Encodes a batch's ops as one intent value:
+///
+/// ```text
+/// version: u8 (= 1)
+/// count:   u32 BE
+/// count × { tree: u8, key_len: u32 BE, key, tag: u8 (0 remove, 1 put), [value_len: u32 BE, value] }
+/// ```
+fn encode_intent(ops: &[Op]) -> Result<Vec<u8>, StoreError> {
+    fn len32(len: usize) -> Result<[u8; 4], StoreError> {
+        u32::try_from(len).map(u32::to_be_bytes).map_err(|_| StoreError::Corrupt {
+            key: String::from("<encoding>"),
+            reason: format!("a key or value of {len} bytes does not fit an intent"),
+        })
+    }
+    let size = 5 + ops.iter().map(|op| 10 + op.key.len() + op.value.as_ref().map_or(0, Vec::len)).sum::<usize>();
+    let mut out = Vec::with_capacity(size);
+    out.push(INTENT_VERSION);
+    out.extend_from_slice(&len32(ops.len())?);
+    for op in ops {
+        out.push(op.tree as u8);
+        out.extend_from_slice(&len32(op.key.len())?);
+        out.extend_from_slice(&op.key);
+        match &op.value {
+            None => out.push(0),
+            Some(value) => {
+                out.push(1);
+                out.extend_from_slice(&len32(value.len())?);
+                out.extend_from_slice(value);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Decodes [`encode_intent`]'s output; anything malformed is `Corrupt`,
+/// naming the intent by `key`.
+fn decode_intent(key: &[u8], bytes: &[u8]) -> Result<Vec<Op>, StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        key: match <[u8; 8]>::try_from(key) {
+            Ok(id) => format!("{TREE_INTENTS}/{}", u64::from_be_bytes(id)),
+            Err(_) => format!("{TREE_INTENTS}/{}", String::from_utf8_lossy(key)),
+        },
+        reason,
+    };
+    struct Reader<'a>(&'a [u8]);
+    impl<'a> Reader<'a> {
+        fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+            if self.0.len() < n {
+                return None;
+            }
+            let (head, rest) = self.0.split_at(n);
+            self.0 = rest;
+            Some(head)
+        }
+        fn byte(&mut self) -> Option<u8> {
+            self.take(1).map(|b| b[0])
+        }
+        fn len32(&mut self) -> Option<usize> {
+            let b = self.take(4)?;
+            usize::try_from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])).ok()
+        }
+        fn chunk(&mut self) -> Option<Vec<u8>> {
+            let n = self.len32()?;
+            self.take(n).map(<[u8]>::to_vec)
+        }
+    }
+
+    let truncated = || corrupt(String::from("intent is truncated"));
+    let mut r = Reader(bytes);
+    match r.byte() {
+        Some(INTENT_VERSION) => {}
+        Some(v) => return Err(corrupt(format!("unknown intent version {v}"))),
+        None => return Err(truncated()),
+    }
+    let count = r.len32().ok_or_else(truncated)?;
+    // Each op takes at least 6 bytes: do not trust `count` for the allocation.
+    let mut ops = Vec::with_capacity(count.min(bytes.len() / 6));
+    for _ in 0..count {
+        let code = r.byte().ok_or_else(truncated)?;
+        let tree = TreeId::from_code(code).ok_or_else(|| corrupt(format!("unknown tree code {code}")))?;
+        let key = r.chunk().ok_or_else(truncated)?;
+        let value = match r.byte().ok_or_else(truncated)? {
+            0 => None,
+            1 => Some(r.chunk().ok_or_else(truncated)?),
+            tag => return Err(corrupt(format!("unknown op tag {tag}"))),
+        };
+        ops.push(Op { tree, key, value });
+    }
+    if !r.0.is_empty() {
+        return Err(corrupt(format!("{} bytes after the last op", r.0.len())));
+    }
+    Ok(ops)
+}
+
+/// The committer's state, behind [`SledStore::writer`].
+struct Writer {
+    /// The key of the next intent.
+    next_intent: u64,
+    /// Set when a commit failed after its intent may have been written: the
+    /// batch may be half applied, and only a replay on the next `open` can
+    /// complete it. A later batch applied meanwhile could be overwritten by
+    /// that replay, so no further commit is accepted.
+    broken: Option<String>,
+}
 
 /// The [`Store`] on sled. Cheap to share behind an `Arc`; every method takes
 /// `&self`.
@@ -53,13 +209,18 @@ pub struct SledStore {
     contact_cards: sled::Tree,
     lots: sled::Tree,
     history: sled::Tree,
+    intents: sled::Tree,
+    /// Serialises commits (see [`SledStore::commit`]); never held during a
+    /// flush.
+    writer: Mutex<Writer>,
     group: Arc<GroupCommit>,
     /// The flusher thread; taken on drop to join it.
     flusher: Option<JoinHandle<()>>,
 }
 
 impl SledStore {
-    /// Opens (or creates) the store in directory `path`.
+    /// Opens (or creates) the store in directory `path`, completing any
+    /// batch a crash interrupted.
     pub fn open(path: &Path) -> Result<SledStore, StoreError> {
         Self::from_config(sled::Config::new().path(path))
     }
@@ -78,16 +239,96 @@ impl SledStore {
         let contact_cards = db.open_tree(TREE_CONTACT_CARDS)?;
         let lots = db.open_tree(TREE_LOTS)?;
         let history = db.open_tree(TREE_HISTORY)?;
-        let group = Arc::new(GroupCommit::default());
+        let intents = db.open_tree(TREE_INTENTS)?;
+        let mut store = SledStore {
+            db,
+            cards,
+            contacts,
+            phones,
+            contact_cards,
+            lots,
+            history,
+            intents,
+            writer: Mutex::new(Writer { next_intent: 0, broken: None }),
+            group: Arc::new(GroupCommit::default()),
+            flusher: None,
+        };
+        // Before anyone can read or commit: finish what a crash interrupted.
+        let next_intent = store.replay_intents()?;
+        store.writer.get_mut().unwrap_or_else(|p| p.into_inner()).next_intent = next_intent;
         let flusher = {
-            let group = Arc::clone(&group);
-            let db = db.clone();
+            let group = Arc::clone(&store.group);
+            let db = store.db.clone();
             std::thread::Builder::new()
                 .name("sled-flusher".into())
                 .spawn(move || group.run_flusher(&db))
                 .map_err(|e| StoreError::Sled(sled::Error::Io(e)))?
         };
-        Ok(SledStore { db, cards, contacts, phones, contact_cards, lots, history, group, flusher: Some(flusher) })
+        store.flusher = Some(flusher);
+        Ok(store)
+    }
+
+    /// Re-applies every intent left in the `intents` tree, oldest first,
+    /// removing each once applied, then flushes. Returns the key for the
+    /// next intent. See [`SledStore::commit`] for why this completes exactly
+    /// the batches a crash cut short.
+    fn replay_intents(&self) -> Result<u64, StoreError> {
+        let mut next = 0;
+        let mut replayed = 0usize;
+        for item in self.intents.iter() {
+            let (key, value) = item?;
+            let id = <[u8; 8]>::try_from(key.as_ref()).map(u64::from_be_bytes).map_err(|_| StoreError::Corrupt {
+                key: format!("{TREE_INTENTS}/{}", String::from_utf8_lossy(&key)),
+                reason: format!("intent key is {} bytes, expected 8", key.len()),
+            })?;
+            let ops = decode_intent(&key, &value)?;
+            self.apply(&ops)?;
+            self.intents.remove(&key)?;
+            next = id.saturating_add(1);
+            replayed += 1;
+        }
+        if replayed > 0 {
+            tracing::warn!(batches = replayed, "completed batches interrupted by a crash");
+            self.db.flush()?;
+        }
+        Ok(next)
+    }
+
+    fn tree(&self, id: TreeId) -> &sled::Tree {
+        match id {
+            TreeId::Cards => &self.cards,
+            TreeId::Contacts => &self.contacts,
+            TreeId::Phones => &self.phones,
+            TreeId::ContactCards => &self.contact_cards,
+            TreeId::Lots => &self.lots,
+            TreeId::History => &self.history,
+        }
+    }
+
+    /// Applies ops in order with plain inserts and removes.
+    fn apply(&self, ops: &[Op]) -> Result<(), StoreError> {
+        for op in ops {
+            let tree = self.tree(op.tree);
+            match &op.value {
+                Some(value) => tree.insert(op.key.as_slice(), value.as_slice())?,
+                None => tree.remove(op.key.as_slice())?,
+            };
+        }
+        Ok(())
+    }
+
+    fn lock_writer(&self) -> Result<MutexGuard<'_, Writer>, StoreError> {
+        // A panic inside a commit may have left its batch half applied, just
+        // like an error: a poisoned lock means a broken writer, for good.
+        let writer = self.writer.lock().unwrap_or_else(|poisoned| {
+            let mut writer = poisoned.into_inner();
+            writer.broken.get_or_insert_with(|| String::from("a commit panicked"));
+            writer
+        });
+        match &writer.broken {
+            Some(reason) => Err(StoreError::Unfinished(reason.clone())),
+            None => Ok(writer),
+        }
     }
 }
 
@@ -137,13 +378,14 @@ fn decode<T: DeserializeOwned>(tree: &str, key: &[u8], bytes: &[u8]) -> Result<T
     })
 }
 
-/// One contact write, with its values serialised ahead of the transaction.
-struct EncodedContact<'a> {
-    code: &'a str,
-    json: Vec<u8>,
-    /// Phone index entry to drop: the old mobile, if it changed.
-    drop_mobile: Option<&'a str>,
-    new_mobile: Option<&'a str>,
+/// A batch's ops, encoded before taking the writer lock. The phone index ops
+/// depend on the index's current content, so they are decided under the lock
+/// and go between `head` and `tail`.
+struct Encoded {
+    /// History entries, lots, contact records.
+    head: Vec<Op>,
+    /// Contact → cards lists, then card records.
+    tail: Vec<Op>,
 }
 
 impl SledStore {
@@ -152,6 +394,72 @@ impl SledStore {
             Some(bytes) => decode(name, key.as_bytes(), &bytes).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// JSON-encodes every record of the batch. The order of the ops is the
+    /// order a concurrent reader may see them appear in (commits are atomic
+    /// across a crash, not isolated from readers): what others point to is
+    /// written first, so a new card's history and lots, and a contact before
+    /// the phone entry naming it, and the card record last.
+    fn encode_batch(batch: &Batch) -> Result<Encoded, StoreError> {
+        let mut head = Vec::with_capacity(batch.history.len() + batch.lots.len() + batch.contacts.len());
+        for (number, seq, entry) in &batch.history {
+            head.push(Op::put(TreeId::History, history_key(number, *seq), encode(entry)?));
+        }
+        for (number, lots) in &batch.lots {
+            head.push(Op::put(TreeId::Lots, number.as_bytes(), encode(lots)?));
+        }
+        for w in &batch.contacts {
+            head.push(Op::put(TreeId::Contacts, w.record.code.as_bytes(), encode(&w.record)?));
+        }
+        let mut tail = Vec::with_capacity(batch.contact_cards.len() + batch.cards.len());
+        for (code, numbers) in &batch.contact_cards {
+            tail.push(Op::put(TreeId::ContactCards, code.as_bytes(), encode(numbers)?));
+        }
+        for card in &batch.cards {
+            tail.push(Op::put(TreeId::Cards, card.number.as_bytes(), encode(card)?));
+        }
+        Ok(Encoded { head, tail })
+    }
+
+    /// The phone index ops for the batch's contact writes, in their order:
+    /// a contact's old mobile is unhooked only if the index still names that
+    /// contact (another contact may have taken the number since), then its
+    /// new mobile is pointed at it. Reads the index as of now, overlaid with
+    /// this batch's own earlier phone ops, so the caller must hold the writer
+    /// lock until the ops are applied.
+    fn phone_ops(&self, contacts: &[ContactWrite]) -> Result<Vec<Op>, StoreError> {
+        let mut ops = Vec::new();
+        // Mobile → the code it names after this batch's ops so far.
+        let mut overlay: HashMap<&str, Option<&str>> = HashMap::new();
+        for w in contacts {
+            let code = w.record.code.as_str();
+            let new_mobile = w.record.mobile.as_deref();
+            if let Some(old) = w.old_mobile.as_deref().filter(|old| Some(*old) != new_mobile) {
+                let ours = match overlay.get(old) {
+                    Some(named) => *named == Some(code),
+                    None => self.phones.get(old.as_bytes())?.as_deref() == Some(code.as_bytes()),
+                };
+                if ours {
+                    ops.push(Op::remove(TreeId::Phones, old.as_bytes()));
+                    overlay.insert(old, None);
+                }
+            }
+            if let Some(new) = new_mobile {
+                ops.push(Op::put(TreeId::Phones, new.as_bytes(), code.as_bytes().to_vec()));
+                overlay.insert(new, Some(code));
+            }
+        }
+        Ok(ops)
+    }
+
+    /// The ops that commit `batch` given the store's current content. The
+    /// caller must hold the writer lock until they are applied.
+    fn plan(&self, batch: &Batch, encoded: Encoded) -> Result<Vec<Op>, StoreError> {
+        let Encoded { mut head, tail } = encoded;
+        head.extend(self.phone_ops(&batch.contacts)?);
+        head.extend(tail);
+        Ok(head)
     }
 }
 
@@ -170,8 +478,9 @@ impl Store for SledStore {
         };
         let code = std::str::from_utf8(&code)
             .map_err(|e| StoreError::Corrupt { key: format!("{TREE_PHONES}/{e164}"), reason: e.to_string() })?;
-        // The index and the contact are written in one transaction, so an
-        // entry that points nowhere means the data was damaged.
+        // A batch writes the contact before its index entry, and a crash
+        // never leaves half a batch, so an entry that points nowhere means
+        // the data was damaged.
         match self.contact(code)? {
             Some(contact) => Ok(Some(contact)),
             None => Err(StoreError::Corrupt {
@@ -205,79 +514,74 @@ impl Store for SledStore {
         Ok(out)
     }
 
+    /// Commits a batch all-or-nothing across a crash with a redo intent,
+    /// using only plain single-key inserts and removes:
+    ///
+    /// 1. encode every write of the batch (for all trees) as an op — a full
+    ///    new value or a removal, decided now, including the phone index
+    ///    decisions — and insert the encoded ops as one value into the
+    ///    `intents` tree under the next intent id (u64, big-endian);
+    /// 2. apply each op with a plain insert or remove on its tree;
+    /// 3. remove the intent.
+    ///
+    /// On `open`, before anything else, every intent still present is
+    /// replayed in key order (its ops re-applied, then the intent removed),
+    /// and the store is flushed.
+    ///
+    /// Why this is crash-safe: a single-key insert is atomic in sled, and
+    /// sled recovers a *prefix* of its log in LSN order (recovery stops at the
+    /// first torn or missing message). Each step above is logged after the
+    /// previous one returned, so the intent is in the log before any op it
+    /// describes, and its removal after all of them. Hence after a crash:
+    /// if any op of a batch survived, its intent survived too and replay
+    /// completes the batch; if the intent's removal survived, every op did
+    /// and nothing is replayed; if the intent is lost, so is every op. Ops
+    /// are idempotent full-value puts and removes, so replaying ops that had
+    /// survived is harmless, and so is a crash during replay (the next open
+    /// replays again).
+    ///
+    /// Replay must not undo a later batch. Commits are serialised by the
+    /// writer mutex, held from deciding the ops until the intent is removed,
+    /// so batch N+1's intent is logged after batch N's removal: at most one
+    /// intent survives a crash, the last, and the store it is replayed on is
+    /// exactly the one its ops were decided on (every earlier batch complete).
+    /// The phone index ops read the index under the same mutex. If a step
+    /// fails after the intent may have been written, the batch may be half
+    /// applied; the store then refuses further commits
+    /// ([`StoreError::Unfinished`]) so that replay on the next open is still
+    /// applied to the last batch only.
+    ///
+    /// The mutex is never held during a flush, and plain inserts only take
+    /// sled's concurrency-control *read* side, so commits proceed while the
+    /// group-commit flusher is in `fsync`.
+    ///
+    /// Not isolation: a reader concurrent with a commit can see some of its
+    /// writes before others (see [`SledStore::encode_batch`] for the order).
     fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
         if batch.is_empty() {
             return Ok(());
         }
-        // Serialise everything before the transaction: sled may run the
-        // closure several times on conflict, and it cannot return our errors
-        // without an abort type, so do the fallible work once, up front.
-        let cards =
-            batch.cards.iter().map(|c| Ok((c.number.as_str(), encode(c)?))).collect::<Result<Vec<_>, StoreError>>()?;
-        let contacts = batch
-            .contacts
-            .iter()
-            .map(|w| {
-                let new_mobile = w.record.mobile.as_deref();
-                let old_mobile = w.old_mobile.as_deref();
-                Ok(EncodedContact {
-                    code: w.record.code.as_str(),
-                    json: encode(&w.record)?,
-                    drop_mobile: old_mobile.filter(|old| Some(*old) != new_mobile),
-                    new_mobile,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let contact_cards = batch
-            .contact_cards
-            .iter()
-            .map(|(code, numbers)| Ok((code.as_str(), encode(numbers)?)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let lots = batch
-            .lots
-            .iter()
-            .map(|(number, lots)| Ok((number.as_str(), encode(lots)?)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let history = batch
-            .history
-            .iter()
-            .map(|(number, seq, entry)| Ok((history_key(number, *seq), encode(entry)?)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-
-        // One transaction over all six trees: either the whole batch is
-        // visible (and, after sync, recovered after a crash) or none of it.
-        let result: Result<(), TransactionError<Infallible>> =
-            (&self.cards, &self.contacts, &self.phones, &self.contact_cards, &self.lots, &self.history).transaction(
-                |(t_cards, t_contacts, t_phones, t_cc, t_lots, t_history)| {
-                    for (number, json) in &cards {
-                        t_cards.insert(number.as_bytes(), json.as_slice())?;
-                    }
-                    for c in &contacts {
-                        t_contacts.insert(c.code.as_bytes(), c.json.as_slice())?;
-                        if let Some(old) = c.drop_mobile {
-                            drop_phone_if_ours(t_phones, old, c.code)?;
-                        }
-                        if let Some(new) = c.new_mobile {
-                            t_phones.insert(new.as_bytes(), c.code.as_bytes())?;
-                        }
-                    }
-                    for (code, json) in &contact_cards {
-                        t_cc.insert(code.as_bytes(), json.as_slice())?;
-                    }
-                    for (number, json) in &lots {
-                        t_lots.insert(number.as_bytes(), json.as_slice())?;
-                    }
-                    for (key, json) in &history {
-                        t_history.insert(key.as_slice(), json.as_slice())?;
-                    }
-                    Ok(())
-                },
-            );
-        match result {
-            Ok(()) => Ok(()),
-            Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
-            Err(TransactionError::Abort(never)) => match never {},
+        // JSON encoding needs no lock: do it before taking one.
+        let encoded = Self::encode_batch(batch)?;
+        let mut writer = self.lock_writer()?;
+        let ops = self.plan(batch, encoded)?;
+        let intent = encode_intent(&ops)?;
+        let id = writer.next_intent;
+        // Advance even if the insert fails: it may have reached the log.
+        writer.next_intent = id + 1;
+        let key = id.to_be_bytes();
+        let steps = || -> Result<(), StoreError> {
+            self.intents.insert(key, intent)?;
+            self.apply(&ops)?;
+            self.intents.remove(key)?;
+            Ok(())
+        };
+        let result = steps();
+        if let Err(e) = &result {
+            tracing::error!(error = %e, intent = id, "commit failed half way; the store must be reopened");
+            writer.broken = Some(e.to_string());
         }
+        result
     }
 
     fn sync(&self) -> Result<(), StoreError> {
@@ -290,19 +594,6 @@ impl Store for SledStore {
     }
 }
 
-/// Removes the phone index entry `mobile` only if it still names `code`: if
-/// another contact has taken the number since, its entry must survive.
-fn drop_phone_if_ours(
-    phones: &TransactionalTree,
-    mobile: &str,
-    code: &str,
-) -> Result<(), ConflictableTransactionError<Infallible>> {
-    if phones.get(mobile.as_bytes())?.as_deref() == Some(code.as_bytes()) {
-        phones.remove(mobile.as_bytes())?;
-    }
-    Ok(())
-}
-
 /// Group commit: many `sync` callers, one `fsync` per round.
 ///
 /// Why not `sled::Tree::flush_async`: in sled 0.34.7 awaiting it from several
@@ -313,14 +604,15 @@ fn drop_phone_if_ours(
 /// *started after* their ticket has finished. Everyone who arrives while a
 /// flush is running is served by the next one, so the batch grows with load.
 ///
-/// Why commits scale less than plain inserts: every sled 0.34 transaction
-/// rolls the log's IO buffer (`PageCache::pin_log`), so each commit costs
-/// its own buffer write, and `flush` holds sled's process-wide
-/// concurrency-control read lock through the fsync while transactions need
-/// its write lock, so no commit overlaps a flush. With single-key inserts this
-/// same group commit gives ~6k / 23k / 41k durable writes/s at 1 / 8 / 32
-/// writers on the 2-core dev box; with transactional batches about 3k / 6k /
-/// 7k. The lock also makes reads wait behind a flush when a commit is queued.
+/// Why commits are not sled transactions: every sled 0.34 transaction rolls
+/// the log's IO buffer (`PageCache::pin_log`), so each commit costs its own
+/// buffer write, and `flush` holds sled's process-wide concurrency-control
+/// read lock through the fsync while transactions need its write lock, so no
+/// commit overlaps a flush (and once any transaction has run, every sled
+/// operation in the process goes through that lock). With transactional
+/// batches this group commit gave about 3k / 7k durable commits/s at 1 / 32
+/// writers on the 2-core dev box. [`SledStore::commit`]'s intents use plain
+/// inserts and removes, which overlap the flush.
 #[derive(Default)]
 pub(crate) struct GroupCommit {
     state: Mutex<FlushState>,
@@ -644,6 +936,173 @@ mod tests {
         // The error names the record.
         let msg = store.card("1").unwrap_err().to_string();
         assert!(msg.contains("cards/1"), "{msg}");
+    }
+
+    /// Writes `batch`'s intent as `commit` would, under intent id `id`, but
+    /// applies none of its ops: a crash right after step 1.
+    fn write_intent_only(store: &SledStore, id: u64, batch: &Batch) {
+        let _writer = store.lock_writer().unwrap();
+        let ops = store.plan(batch, SledStore::encode_batch(batch).unwrap()).unwrap();
+        store.intents.insert(id.to_be_bytes(), encode_intent(&ops).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn an_intent_without_its_ops_is_completed_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let batch = Batch {
+            cards: vec![card("10", 2)],
+            contacts: vec![ContactWrite {
+                record: contact("C1", Some("+72222222222")),
+                old_mobile: Some("+71111111111".into()),
+            }],
+            contact_cards: vec![("C1".into(), vec!["10".into()])],
+            lots: vec![("10".into(), vec![lot()])],
+            history: vec![("10".into(), 0, entry("a")), ("10".into(), 1, entry("b"))],
+        };
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            write_contact(&store, contact("C1", Some("+71111111111")), None);
+            write_intent_only(&store, 7, &batch);
+            // Nothing of the batch is visible: only its intent was written.
+            assert_eq!(store.card("10").unwrap(), None);
+            assert!(store.history("10").unwrap().is_empty());
+            assert_eq!(store.contact_by_mobile("+71111111111").unwrap().map(|c| c.code), Some("C1".to_string()));
+            // Dropping flushes: the intent is on disk, as after a crash.
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.intents.len(), 0, "replayed intents are removed");
+        assert_eq!(store.card("10").unwrap(), Some(card("10", 2)));
+        assert_eq!(store.history("10").unwrap(), vec![entry("a"), entry("b")]);
+        assert_eq!(store.lots("10").unwrap(), vec![lot()]);
+        assert_eq!(store.contact_cards("C1").unwrap(), vec!["10"]);
+        // The phone index decision made at commit time was replayed too.
+        assert_eq!(store.contact_by_mobile("+71111111111").unwrap(), None);
+        assert_eq!(store.contact_by_mobile("+72222222222").unwrap(), Some(contact("C1", Some("+72222222222"))));
+        // New commits take ids after the replayed one and work as usual.
+        assert_eq!(store.writer.lock().unwrap().next_intent, 8);
+        store.commit(&Batch { cards: vec![card("10", 3)], ..Batch::default() }).unwrap();
+        assert_eq!(store.card("10").unwrap(), Some(card("10", 3)));
+        assert_eq!(store.intents.len(), 0);
+    }
+
+    #[test]
+    fn an_intent_left_after_its_ops_replays_harmlessly() {
+        let dir = tempfile::tempdir().unwrap();
+        let batch = Batch {
+            cards: vec![card("20", 1)],
+            contacts: vec![ContactWrite {
+                record: contact("C2", Some("+73333333333")),
+                old_mobile: Some("+71111111111".into()),
+            }],
+            history: vec![("20".into(), 0, entry("once"))],
+            ..Batch::default()
+        };
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            write_contact(&store, contact("C2", Some("+71111111111")), None);
+            // Crash between steps 2 and 3: the ops are applied, the intent
+            // is still there.
+            write_intent_only(&store, 0, &batch);
+            store.apply(&store.plan(&batch, SledStore::encode_batch(&batch).unwrap()).unwrap()).unwrap();
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.intents.len(), 0);
+        assert_eq!(store.card("20").unwrap(), Some(card("20", 1)));
+        assert_eq!(store.history("20").unwrap(), vec![entry("once")]);
+        assert_eq!(store.contact_by_mobile("+71111111111").unwrap(), None);
+        assert_eq!(store.contact_by_mobile("+73333333333").unwrap().map(|c| c.code), Some("C2".to_string()));
+        assert_eq!(store.phones.len(), 1);
+    }
+
+    #[test]
+    fn intents_replay_in_key_order() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            // Ids chosen so that byte order differs from little-endian order.
+            write_intent_only(&store, 255, &Batch { cards: vec![card("30", 1)], ..Batch::default() });
+            write_intent_only(&store, 256, &Batch { cards: vec![card("30", 2)], ..Batch::default() });
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.card("30").unwrap(), Some(card("30", 2)));
+        assert_eq!(store.intents.len(), 0);
+        assert_eq!(store.writer.lock().unwrap().next_intent, 257);
+    }
+
+    #[test]
+    fn a_corrupt_intent_stops_open() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            store.intents.insert(3u64.to_be_bytes(), &[INTENT_VERSION, 0, 0, 0, 1, 99][..]).unwrap();
+        }
+        match SledStore::open(dir.path()) {
+            Err(StoreError::Corrupt { key, reason }) => {
+                assert_eq!(key, "intents/3");
+                assert!(reason.contains("tree code 99"), "{reason}");
+            }
+            Err(e) => panic!("expected Corrupt, got {e}"),
+            Ok(_) => panic!("expected Corrupt, the store opened"),
+        }
+    }
+
+    #[test]
+    fn intents_round_trip_and_reject_garbage() {
+        let ops = vec![
+            Op::put(TreeId::Cards, &b"1"[..], b"{}".to_vec()),
+            Op::remove(TreeId::Phones, &b"+7"[..]),
+            Op::put(TreeId::History, Vec::new(), Vec::new()),
+        ];
+        let bytes = encode_intent(&ops).unwrap();
+        assert_eq!(decode_intent(&[0; 8], &bytes).unwrap(), ops);
+        for cut in 0..bytes.len() {
+            assert!(decode_intent(&[0; 8], &bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(decode_intent(&[0; 8], &longer).is_err());
+        let mut version = bytes;
+        version[0] = 2;
+        assert!(decode_intent(&[0; 8], &version).is_err());
+    }
+
+    #[test]
+    fn a_batch_sees_its_own_phone_writes() {
+        let store = SledStore::temporary().unwrap();
+        write_contact(&store, contact("C1", Some("+71111111111")), None);
+        // In one batch, C2 takes C1's number, then C1 moves away naming its
+        // old number: C2's fresh entry must survive, as in a transaction.
+        let batch = Batch {
+            contacts: vec![
+                ContactWrite { record: contact("C2", Some("+71111111111")), old_mobile: None },
+                ContactWrite { record: contact("C1", Some("+72222222222")), old_mobile: Some("+71111111111".into()) },
+            ],
+            ..Batch::default()
+        };
+        store.commit(&batch).unwrap();
+        assert_eq!(store.contact_by_mobile("+71111111111").unwrap().map(|c| c.code), Some("C2".to_string()));
+        assert_eq!(store.contact_by_mobile("+72222222222").unwrap().map(|c| c.code), Some("C1".to_string()));
+        // And a contact dropping a number it set earlier in the same batch.
+        let batch = Batch {
+            contacts: vec![
+                ContactWrite { record: contact("C3", Some("+73333333333")), old_mobile: None },
+                ContactWrite { record: contact("C3", None), old_mobile: Some("+73333333333".into()) },
+            ],
+            ..Batch::default()
+        };
+        store.commit(&batch).unwrap();
+        assert_eq!(store.contact_by_mobile("+73333333333").unwrap(), None);
+    }
+
+    #[test]
+    fn a_broken_writer_refuses_commits() {
+        let store = SledStore::temporary().unwrap();
+        store.writer.lock().unwrap().broken = Some("disk on fire".into());
+        match store.commit(&Batch { cards: vec![card("1", 1)], ..Batch::default() }) {
+            Err(StoreError::Unfinished(reason)) => assert!(reason.contains("disk on fire")),
+            other => panic!("expected Unfinished, got {other:?}"),
+        }
+        assert_eq!(store.card("1").unwrap(), None);
     }
 
     fn sync_from_threads(threads: usize) {
