@@ -5,13 +5,14 @@
 //! child commits batches from a few threads and prints `ack <writer> <seq>`
 //! after each `sync` returns. The parent kills it with SIGKILL at a random
 //! moment, reopens the store and checks that every acknowledged write is
-//! there, that each card agrees with its history (the batch was atomic), and
-//! that the store opens cleanly. Rounds reuse one directory, so each child
+//! there, that each card agrees with its history and its lots (each batch
+//! writes all three with one sequence, so a half-applied batch would show as
+//! a disagreement), and that the store opens cleanly. Rounds reuse one directory, so each child
 //! also recovers from the previous crash.
 #![cfg(unix)]
 
-use cashdesk_card::domain::{CardType, Category, Status};
-use cashdesk_card::store::{Batch, CardRecord, HistoryEntry, SledStore, Store};
+use cashdesk_card::domain::{Amount, BonusType, CardType, Category, Status};
+use cashdesk_card::store::{Batch, CardRecord, HistoryEntry, Lot, SledStore, Store};
 use rand::Rng;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -53,6 +54,18 @@ fn entry(seq: u64) -> HistoryEntry {
     }
 }
 
+/// The lots a card has after the batch that wrote history entry `seq`: one
+/// lot whose amount is `seq + 1`, the card's `history_len` after that batch.
+fn lots(seq: u64) -> Vec<Lot> {
+    vec![Lot {
+        amount: Amount::parse(&(seq + 1).to_string()).expect("amount"),
+        bonus_type: BonusType::Monetary,
+        active_from: chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"),
+        expire: None,
+        frozen: false,
+    }]
+}
+
 /// The child: does nothing unless the parent set `CASHDESK_CRASH_DIR`.
 #[test]
 fn child_writer() {
@@ -72,6 +85,7 @@ fn child_writer() {
                     let batch = Batch {
                         cards: vec![card(&number, seq + 1)],
                         history: vec![(number.clone(), seq, entry(seq))],
+                        lots: vec![(number.clone(), lots(seq))],
                         ..Batch::default()
                     };
                     store.commit(&batch).expect("child: commit");
@@ -179,7 +193,16 @@ fn verify(dir: &Path, round: usize, acked: &Acked) {
         let history = store.history(&number).unwrap_or_else(|e| panic!("round {round}: history of {number}: {e}"));
         let card = store.card(&number).unwrap_or_else(|e| panic!("round {round}: card {number}: {e}"));
         let history_len = card.as_ref().map_or(0, |c| c.history_len);
-        // Card and history entry were one transaction: they must agree.
+        let stored_lots = store.lots(&number).unwrap_or_else(|e| panic!("round {round}: lots of {number}: {e}"));
+        // Card, history entry and lots were one batch: they must agree.
+        let expected_lots = match history_len {
+            0 => Vec::new(),
+            len => lots(len - 1),
+        };
+        assert_eq!(
+            stored_lots, expected_lots,
+            "round {round}: card {number} says {history_len} entries, its lots disagree (half a batch)"
+        );
         assert_eq!(
             history.len() as u64,
             history_len,

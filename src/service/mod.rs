@@ -1,5 +1,5 @@
 //! The card operations of SPEC.md §5 and §7: parse the input, load the card,
-//! ask the rules, write state and history in one transaction, wait until it
+//! ask the rules, write state and history in one atomic batch, wait until it
 //! is durable. The only module that combines rules and store.
 //!
 //! Checks run in SPEC.md's order; the first that fails answers. A refused call
@@ -173,7 +173,7 @@ impl CardService {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
         // A panic while holding the lock cannot leave half a commit behind
-        // (commits are transactions), so a poisoned lock is safe to reuse.
+        // (a store commit is all or nothing), so a poisoned lock is safe to reuse.
         self.write.lock().unwrap_or_else(|p| p.into_inner())
     }
 

@@ -21,6 +21,10 @@ pub enum StoreError {
     Corrupt { key: String, reason: String },
     #[error("the store is closed")]
     Closed,
+    /// A commit failed half way; its batch is completed when the store is
+    /// next opened, and until then no commit is accepted.
+    #[error("an earlier commit failed half way ({0}); reopen the store to complete it")]
+    Unfinished(String),
 }
 
 /// A card as stored.
@@ -142,7 +146,9 @@ pub trait Store: Send + Sync {
     fn lots(&self, number: &str) -> Result<Vec<Lot>, StoreError>;
     /// A card's history, oldest first.
     fn history(&self, number: &str) -> Result<Vec<HistoryEntry>, StoreError>;
-    /// Applies every write in the batch in one transaction. Not yet durable.
+    /// Applies every write in the batch, all or nothing: after a crash either
+    /// the whole batch is there or none of it. Not yet durable (see `sync`).
+    /// Readers running concurrently may see some of its writes before others.
     fn commit(&self, batch: &Batch) -> Result<(), StoreError>;
     /// Returns once everything committed before the call is on disk.
     /// Concurrent callers share one flush.

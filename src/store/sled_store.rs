@@ -11,27 +11,27 @@
 //! | `contact_cards` | contact code                          | `Vec<String>` numbers |
 //! | `lots`          | card number                           | `Vec<Lot>`            |
 //! | `history`       | number ++ `0x00` ++ seq (u64, big-endian) | [`HistoryEntry`]  |
+//! | `intents`       | intent id (u64, big-endian)           | encoded ops, see [`encode_intent`] |
 //!
 //! The history key puts the sequence in big-endian after a `0x00` separator so
 //! that sled's byte order is the order of writing (256 after 255) and a prefix
 //! scan of `number ++ 0x00` never picks up a longer number that merely starts
 //! with the same digits.
 //!
-//! [`Store::commit`] applies a whole [`Batch`] in one sled transaction over all
-//! six trees, so a crash never leaves a card without its history entry or a
-//! contact without its phone index entry. Commits are not durable by
-//! themselves: [`Store::sync`] makes them durable, and concurrent callers share
-//! one `fsync` (see [`GroupCommit`]).
+//! [`Store::commit`] applies a whole [`Batch`] all-or-nothing across a crash
+//! with a redo intent (see [`SledStore::commit`] for the scheme and why it is
+//! crash-safe), built only from plain single-key inserts and removes: no sled
+//! transaction, so commits run concurrently with a flush. Commits are not
+//! durable by themselves: [`Store::sync`] makes them durable, and concurrent
+//! callers share one `fsync` (see [`GroupCommit`]).
 //!
 //! Anything read back that does not decode is reported as
 //! [`StoreError::Corrupt`] naming the key; the store never panics on bad data.
 
-use super::{Batch, CardRecord, ContactRecord, HistoryEntry, Lot, Store, StoreError};
+use super::{Batch, CardRecord, ContactRecord, ContactWrite, HistoryEntry, Lot, Store, StoreError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
-use sled::Transactional;
-use std::convert::Infallible;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -42,6 +42,222 @@ const TREE_PHONES: &str = "phones";
 const TREE_CONTACT_CARDS: &str = "contact_cards";
 const TREE_LOTS: &str = "lots";
 const TREE_HISTORY: &str = "history";
+const TREE_INTENTS: &str = "intents";
+
+/// The trees an intent's ops can touch, by the one-byte code they carry in an
+/// encoded intent. The codes are part of the on-disk format: never renumber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TreeId {
+    Cards = 1,
+    Contacts = 2,
+    Phones = 3,
+    ContactCards = 4,
+    Lots = 5,
+    History = 6,
+}
+
+impl TreeId {
+    fn from_code(code: u8) -> Option<TreeId> {
+        Some(match code {
+            1 => TreeId::Cards,
+            2 => TreeId::Contacts,
+            3 => TreeId::Phones,
+            4 => TreeId::ContactCards,
+            5 => TreeId::Lots,
+            6 => TreeId::History,
+            _ => return None,
+        })
+    }
+}
+
+/// One write of a batch, decided completely at commit time: the full new
+/// value of a key, or its removal. Applying it twice is the same as once,
+/// which is what makes replaying an intent safe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Op {
+    tree: TreeId,
+    key: Vec<u8>,
+    /// `None` removes the key.
+    value: Option<Vec<u8>>,
+}
+
+impl Op {
+    fn put(tree: TreeId, key: impl Into<Vec<u8>>, value: Vec<u8>) -> Op {
+        Op { tree, key: key.into(), value: Some(value) }
+    }
+
+    fn remove(tree: TreeId, key: impl Into<Vec<u8>>) -> Op {
+        Op { tree, key: key.into(), value: None }
+    }
+}
+
+/// First byte of every encoded intent.
+const INTENT_VERSION: u8 = 1;
+
+/// Encodes a batch's ops as one intent value:
+///
+/// ```text
+/// version: u8 (= 1)
+/// count:   u32 BE
+/// count × { tree: u8, key_len: u32 BE, key, tag: u8 (0 remove, 1 put), [value_len: u32 BE, value] }
+/// ```
+fn encode_intent(ops: &[Op]) -> Result<Vec<u8>, StoreError> {
+    fn len32(len: usize) -> Result<[u8; 4], StoreError> {
+        u32::try_from(len).map(u32::to_be_bytes).map_err(|_| StoreError::Corrupt {
+            key: String::from("<encoding>"),
+            reason: format!("a key or value of {len} bytes does not fit an intent"),
+        })
+    }
+    let size = 5 + ops.iter().map(|op| 10 + op.key.len() + op.value.as_ref().map_or(0, Vec::len)).sum::<usize>();
+    let mut out = Vec::with_capacity(size);
+    out.push(INTENT_VERSION);
+    out.extend_from_slice(&len32(ops.len())?);
+    for op in ops {
+        out.push(op.tree as u8);
+        out.extend_from_slice(&len32(op.key.len())?);
+        out.extend_from_slice(&op.key);
+        match &op.value {
+            None => out.push(0),
+            Some(value) => {
+                out.push(1);
+                out.extend_from_slice(&len32(value.len())?);
+                out.extend_from_slice(value);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Decodes [`encode_intent`]'s output; anything malformed is `Corrupt`,
+/// naming the intent by `key`.
+fn decode_intent(key: &[u8], bytes: &[u8]) -> Result<Vec<Op>, StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        key: match <[u8; 8]>::try_from(key) {
+            Ok(id) => format!("{TREE_INTENTS}/{}", u64::from_be_bytes(id)),
+            Err(_) => format!("{TREE_INTENTS}/{}", String::from_utf8_lossy(key)),
+        },
+        reason,
+    };
+    struct Reader<'a>(&'a [u8]);
+    impl<'a> Reader<'a> {
+        fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+            if self.0.len() < n {
+                return None;
+            }
+            let (head, rest) = self.0.split_at(n);
+            self.0 = rest;
+            Some(head)
+        }
+        fn byte(&mut self) -> Option<u8> {
+            self.take(1).map(|b| b[0])
+        }
+        fn len32(&mut self) -> Option<usize> {
+            let b = self.take(4)?;
+            usize::try_from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])).ok()
+        }
+        fn chunk(&mut self) -> Option<Vec<u8>> {
+            let n = self.len32()?;
+            self.take(n).map(<[u8]>::to_vec)
+        }
+    }
+
+    let truncated = || corrupt(String::from("intent is truncated"));
+    let mut r = Reader(bytes);
+    match r.byte() {
+        Some(INTENT_VERSION) => {}
+        Some(v) => return Err(corrupt(format!("unknown intent version {v}"))),
+        None => return Err(truncated()),
+    }
+    let count = r.len32().ok_or_else(truncated)?;
+    // Each op takes at least 6 bytes: do not trust `count` for the allocation.
+    let mut ops = Vec::with_capacity(count.min(bytes.len() / 6));
+    for _ in 0..count {
+        let code = r.byte().ok_or_else(truncated)?;
+        let tree = TreeId::from_code(code).ok_or_else(|| corrupt(format!("unknown tree code {code}")))?;
+        let key = r.chunk().ok_or_else(truncated)?;
+        let value = match r.byte().ok_or_else(truncated)? {
+            0 => None,
+            1 => Some(r.chunk().ok_or_else(truncated)?),
+            tag => return Err(corrupt(format!("unknown op tag {tag}"))),
+        };
+        ops.push(Op { tree, key, value });
+    }
+    if !r.0.is_empty() {
+        return Err(corrupt(format!("{} bytes after the last op", r.0.len())));
+    }
+    Ok(ops)
+}
+
+/// One caller's batch, encoded, waiting for a leader to commit it.
+struct Pending {
+    ticket: u64,
+    encoded: Encoded,
+    /// The batch's contact writes, for the phone index ops.
+    phones: Vec<PhoneChange>,
+}
+
+/// What the phone index needs to know of one contact write.
+struct PhoneChange {
+    code: String,
+    new_mobile: Option<String>,
+    old_mobile: Option<String>,
+}
+
+/// The committers' shared state, behind [`Committer::state`].
+#[derive(Default)]
+struct CommitState {
+    /// Batches waiting for a leader, in ticket order.
+    queue: Vec<Pending>,
+    /// Highest ticket handed out.
+    issued: u64,
+    /// Every ticket up to this one has been committed, or has failed.
+    done: u64,
+    /// Some caller is committing a group right now.
+    leading: bool,
+    /// The key of the next intent.
+    next_intent: u64,
+    /// Set when a group failed after its intent may have been written: its
+    /// batches may be half applied, and only a replay on the next `open` can
+    /// complete them. A later batch applied meanwhile could be overwritten
+    /// by that replay, so no further commit is accepted. Holds the group's
+    /// first ticket and the reason.
+    broken: Option<(u64, String)>,
+}
+
+/// Serialises commits by combining them: see [`SledStore::commit`].
+#[derive(Default)]
+struct Committer {
+    state: Mutex<CommitState>,
+    /// Signals waiting callers: a group has been committed (or failed).
+    done: Condvar,
+}
+
+impl Committer {
+    fn lock(&self) -> MutexGuard<'_, CommitState> {
+        // The state is left consistent at every unlock; a leader that
+        // panics marks the store broken (see `Leading`).
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Held by the caller committing a group. If it unwinds (a panic inside
+/// sled or our code), its group may be half applied: mark the store broken
+/// and release the waiters, so no `commit` hangs.
+struct Leading<'a> {
+    committer: &'a Committer,
+    first: u64,
+    last: u64,
+}
+
+impl Drop for Leading<'_> {
+    fn drop(&mut self) {
+        let mut st = self.committer.lock();
+        st.leading = false;
+        st.done = st.done.max(self.last);
+        st.broken.get_or_insert_with(|| (self.first, String::from("a commit panicked")));
+        self.committer.done.notify_all();
+    }
+}
 
 /// The [`Store`] on sled. Cheap to share behind an `Arc`; every method takes
 /// `&self`.
@@ -53,13 +269,18 @@ pub struct SledStore {
     contact_cards: sled::Tree,
     lots: sled::Tree,
     history: sled::Tree,
+    intents: sled::Tree,
+    /// Serialises and combines commits (see [`SledStore::commit`]); never
+    /// waits for a flush.
+    committer: Committer,
     group: Arc<GroupCommit>,
     /// The flusher thread; taken on drop to join it.
     flusher: Option<JoinHandle<()>>,
 }
 
 impl SledStore {
-    /// Opens (or creates) the store in directory `path`.
+    /// Opens (or creates) the store in directory `path`, completing any
+    /// batch a crash interrupted.
     pub fn open(path: &Path) -> Result<SledStore, StoreError> {
         Self::from_config(sled::Config::new().path(path))
     }
@@ -78,16 +299,82 @@ impl SledStore {
         let contact_cards = db.open_tree(TREE_CONTACT_CARDS)?;
         let lots = db.open_tree(TREE_LOTS)?;
         let history = db.open_tree(TREE_HISTORY)?;
-        let group = Arc::new(GroupCommit::default());
+        let intents = db.open_tree(TREE_INTENTS)?;
+        let mut store = SledStore {
+            db,
+            cards,
+            contacts,
+            phones,
+            contact_cards,
+            lots,
+            history,
+            intents,
+            committer: Committer::default(),
+            group: Arc::new(GroupCommit::default()),
+            flusher: None,
+        };
+        // Before anyone can read or commit: finish what a crash interrupted.
+        let next_intent = store.replay_intents()?;
+        store.committer.lock().next_intent = next_intent;
         let flusher = {
-            let group = Arc::clone(&group);
-            let db = db.clone();
+            let group = Arc::clone(&store.group);
+            let db = store.db.clone();
             std::thread::Builder::new()
                 .name("sled-flusher".into())
                 .spawn(move || group.run_flusher(&db))
                 .map_err(|e| StoreError::Sled(sled::Error::Io(e)))?
         };
-        Ok(SledStore { db, cards, contacts, phones, contact_cards, lots, history, group, flusher: Some(flusher) })
+        store.flusher = Some(flusher);
+        Ok(store)
+    }
+
+    /// Re-applies every intent left in the `intents` tree, oldest first,
+    /// removing each once applied, then flushes. Returns the key for the
+    /// next intent. See [`SledStore::commit`] for why this completes exactly
+    /// the batches a crash cut short.
+    fn replay_intents(&self) -> Result<u64, StoreError> {
+        let mut next = 0;
+        let mut replayed = 0usize;
+        for item in self.intents.iter() {
+            let (key, value) = item?;
+            let id = <[u8; 8]>::try_from(key.as_ref()).map(u64::from_be_bytes).map_err(|_| StoreError::Corrupt {
+                key: format!("{TREE_INTENTS}/{}", String::from_utf8_lossy(&key)),
+                reason: format!("intent key is {} bytes, expected 8", key.len()),
+            })?;
+            let ops = decode_intent(&key, &value)?;
+            self.apply(&ops)?;
+            self.intents.remove(&key)?;
+            next = id.saturating_add(1);
+            replayed += 1;
+        }
+        if replayed > 0 {
+            tracing::warn!(batches = replayed, "completed batches interrupted by a crash");
+            self.db.flush()?;
+        }
+        Ok(next)
+    }
+
+    fn tree(&self, id: TreeId) -> &sled::Tree {
+        match id {
+            TreeId::Cards => &self.cards,
+            TreeId::Contacts => &self.contacts,
+            TreeId::Phones => &self.phones,
+            TreeId::ContactCards => &self.contact_cards,
+            TreeId::Lots => &self.lots,
+            TreeId::History => &self.history,
+        }
+    }
+
+    /// Applies ops in order with plain inserts and removes.
+    fn apply(&self, ops: &[Op]) -> Result<(), StoreError> {
+        for op in ops {
+            let tree = self.tree(op.tree);
+            match &op.value {
+                Some(value) => tree.insert(op.key.as_slice(), value.as_slice())?,
+                None => tree.remove(op.key.as_slice())?,
+            };
+        }
+        Ok(())
     }
 }
 
@@ -137,13 +424,14 @@ fn decode<T: DeserializeOwned>(tree: &str, key: &[u8], bytes: &[u8]) -> Result<T
     })
 }
 
-/// One contact write, with its values serialised ahead of the transaction.
-struct EncodedContact<'a> {
-    code: &'a str,
-    json: Vec<u8>,
-    /// Phone index entry to drop: the old mobile, if it changed.
-    drop_mobile: Option<&'a str>,
-    new_mobile: Option<&'a str>,
+/// A batch's ops, encoded before joining the commit queue. The phone index
+/// ops depend on the index's content when the batch is applied, so the leader
+/// decides them and puts them between `head` and `tail`.
+struct Encoded {
+    /// History entries, lots, contact records.
+    head: Vec<Op>,
+    /// Contact → cards lists, then card records.
+    tail: Vec<Op>,
 }
 
 impl SledStore {
@@ -152,6 +440,104 @@ impl SledStore {
             Some(bytes) => decode(name, key.as_bytes(), &bytes).map(Some),
             None => Ok(None),
         }
+    }
+
+    /// JSON-encodes every record of the batch. The order of the ops is the
+    /// order a concurrent reader may see them appear in (commits are atomic
+    /// across a crash, not isolated from readers): what others point to is
+    /// written first, so a new card's history and lots, and a contact before
+    /// the phone entry naming it, and the card record last.
+    fn encode_batch(batch: &Batch) -> Result<Encoded, StoreError> {
+        let mut head = Vec::with_capacity(batch.history.len() + batch.lots.len() + batch.contacts.len());
+        for (number, seq, entry) in &batch.history {
+            head.push(Op::put(TreeId::History, history_key(number, *seq), encode(entry)?));
+        }
+        for (number, lots) in &batch.lots {
+            head.push(Op::put(TreeId::Lots, number.as_bytes(), encode(lots)?));
+        }
+        for w in &batch.contacts {
+            head.push(Op::put(TreeId::Contacts, w.record.code.as_bytes(), encode(&w.record)?));
+        }
+        let mut tail = Vec::with_capacity(batch.contact_cards.len() + batch.cards.len());
+        for (code, numbers) in &batch.contact_cards {
+            tail.push(Op::put(TreeId::ContactCards, code.as_bytes(), encode(numbers)?));
+        }
+        for card in &batch.cards {
+            tail.push(Op::put(TreeId::Cards, card.number.as_bytes(), encode(card)?));
+        }
+        Ok(Encoded { head, tail })
+    }
+
+    /// Encodes a batch for the commit queue.
+    fn pending(batch: &Batch) -> Result<Pending, StoreError> {
+        let phones = batch
+            .contacts
+            .iter()
+            .map(|w: &ContactWrite| PhoneChange {
+                code: w.record.code.clone(),
+                new_mobile: w.record.mobile.clone(),
+                old_mobile: w.old_mobile.clone(),
+            })
+            .collect();
+        Ok(Pending { ticket: 0, encoded: Self::encode_batch(batch)?, phones })
+    }
+
+    /// The phone index ops for a batch's contact writes, in their order: a
+    /// contact's old mobile is unhooked only if the index still names that
+    /// contact (another contact may have taken the number since), then its
+    /// new mobile is pointed at it. Reads the index as it is now, overlaid
+    /// with the group's own earlier phone ops (`overlay`: mobile → the code
+    /// it names, `None` when removed), so only the leader may call it, and
+    /// the ops must be applied before any other group's are decided.
+    fn phone_ops<'p>(
+        &self,
+        changes: &'p [PhoneChange],
+        overlay: &mut HashMap<&'p str, Option<&'p str>>,
+        ops: &mut Vec<Op>,
+    ) -> Result<(), StoreError> {
+        for c in changes {
+            let code = c.code.as_str();
+            let new_mobile = c.new_mobile.as_deref();
+            if let Some(old) = c.old_mobile.as_deref().filter(|old| Some(*old) != new_mobile) {
+                let ours = match overlay.get(old) {
+                    Some(named) => *named == Some(code),
+                    None => self.phones.get(old.as_bytes())?.as_deref() == Some(code.as_bytes()),
+                };
+                if ours {
+                    ops.push(Op::remove(TreeId::Phones, old.as_bytes()));
+                    overlay.insert(old, None);
+                }
+            }
+            if let Some(new) = new_mobile {
+                ops.push(Op::put(TreeId::Phones, new.as_bytes(), code.as_bytes().to_vec()));
+                overlay.insert(new, Some(code));
+            }
+        }
+        Ok(())
+    }
+
+    /// The ops that commit a group of batches, in order, given the store's
+    /// current content. Only the leader may call it (see `phone_ops`).
+    fn plan(&self, group: &mut [Pending]) -> Result<Vec<Op>, StoreError> {
+        let size = group.iter().map(|p| p.encoded.head.len() + p.phones.len() * 2 + p.encoded.tail.len()).sum();
+        let mut ops = Vec::with_capacity(size);
+        let mut overlay = HashMap::new();
+        for p in group.iter_mut() {
+            ops.append(&mut p.encoded.head);
+            self.phone_ops(&p.phones, &mut overlay, &mut ops)?;
+            ops.append(&mut p.encoded.tail);
+        }
+        Ok(ops)
+    }
+
+    /// Commits a group as one intent (steps 1–3 of [`SledStore::commit`]).
+    fn commit_group(&self, intent_id: u64, group: &mut [Pending]) -> Result<(), StoreError> {
+        let ops = self.plan(group)?;
+        let key = intent_id.to_be_bytes();
+        self.intents.insert(key, encode_intent(&ops)?)?;
+        self.apply(&ops)?;
+        self.intents.remove(key)?;
+        Ok(())
     }
 }
 
@@ -170,8 +556,9 @@ impl Store for SledStore {
         };
         let code = std::str::from_utf8(&code)
             .map_err(|e| StoreError::Corrupt { key: format!("{TREE_PHONES}/{e164}"), reason: e.to_string() })?;
-        // The index and the contact are written in one transaction, so an
-        // entry that points nowhere means the data was damaged.
+        // A batch writes the contact before its index entry, and a crash
+        // never leaves half a batch, so an entry that points nowhere means
+        // the data was damaged.
         match self.contact(code)? {
             Some(contact) => Ok(Some(contact)),
             None => Err(StoreError::Corrupt {
@@ -205,78 +592,109 @@ impl Store for SledStore {
         Ok(out)
     }
 
+    /// Commits a batch all-or-nothing across a crash with a redo intent,
+    /// using only plain single-key inserts and removes:
+    ///
+    /// 1. encode every write (for all trees) as an op — a full new value or
+    ///    a removal, decided now, including the phone index decisions — and
+    ///    insert the encoded ops as one value into the `intents` tree under
+    ///    the next intent id (u64, big-endian);
+    /// 2. apply each op with a plain insert or remove on its tree;
+    /// 3. remove the intent.
+    ///
+    /// On `open`, before anything else, every intent still present is
+    /// replayed in key order (its ops re-applied, then the intent removed),
+    /// and the store is flushed.
+    ///
+    /// Why this is crash-safe: a single-key insert is atomic in sled, and
+    /// sled recovers a *prefix* of its log in LSN order (recovery stops at the
+    /// first torn or missing message). Each step above is logged after the
+    /// previous one returned, so the intent is in the log before any op it
+    /// describes, and its removal after all of them. Hence after a crash:
+    /// if any op of a batch survived, its intent survived too and replay
+    /// completes the batch; if the intent's removal survived, every op did
+    /// and nothing is replayed; if the intent is lost, so is every op. Ops
+    /// are idempotent full-value puts and removes, so replaying ops that had
+    /// survived is harmless, and so is a crash during replay (the next open
+    /// replays again).
+    ///
+    /// Replay must not undo a later commit. Commits are serialised: one at a
+    /// time runs steps 1–3, so intent N+1 is logged after intent N's removal
+    /// and at most one intent survives a crash, the last; the store it is
+    /// replayed on is exactly the one its ops were decided on (every earlier
+    /// intent complete), which is also what makes the phone index decisions
+    /// safe to replay. If a step fails after the intent may have been
+    /// written, the batch may be half applied; the store then refuses every
+    /// further commit ([`StoreError::Unfinished`]) so that on the next open
+    /// replay still applies to the last intent only.
+    ///
+    /// Serialising without convoys: callers do not queue on a mutex (each
+    /// hand-over costs a wake-up, which on a busy two-core box dominated the
+    /// ~25 µs a commit takes). Each caller encodes its batch, appends it to a
+    /// queue and, if no commit is running, becomes the leader: it takes the
+    /// whole queue and commits it as *one* intent (ops in queue order, each
+    /// batch's phone decisions seeing the earlier batches' phone writes), so
+    /// one intent insert and removal serve every batch that queued meanwhile.
+    /// The others wait for the leader and return its result. Atomicity is
+    /// then per group, which includes per batch. Nothing here waits for a
+    /// flush, and plain inserts only take sled's concurrency-control *read*
+    /// side, so commits proceed while the group-commit flusher is in `fsync`.
+    ///
+    /// Not isolation: a reader concurrent with a commit can see some of its
+    /// writes before others (see [`SledStore::encode_batch`] for the order).
     fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
         if batch.is_empty() {
             return Ok(());
         }
-        // Serialise everything before the transaction: sled may run the
-        // closure several times on conflict, and it cannot return our errors
-        // without an abort type, so do the fallible work once, up front.
-        let cards =
-            batch.cards.iter().map(|c| Ok((c.number.as_str(), encode(c)?))).collect::<Result<Vec<_>, StoreError>>()?;
-        let contacts = batch
-            .contacts
-            .iter()
-            .map(|w| {
-                let new_mobile = w.record.mobile.as_deref();
-                let old_mobile = w.old_mobile.as_deref();
-                Ok(EncodedContact {
-                    code: w.record.code.as_str(),
-                    json: encode(&w.record)?,
-                    drop_mobile: old_mobile.filter(|old| Some(*old) != new_mobile),
-                    new_mobile,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let contact_cards = batch
-            .contact_cards
-            .iter()
-            .map(|(code, numbers)| Ok((code.as_str(), encode(numbers)?)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let lots = batch
-            .lots
-            .iter()
-            .map(|(number, lots)| Ok((number.as_str(), encode(lots)?)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let history = batch
-            .history
-            .iter()
-            .map(|(number, seq, entry)| Ok((history_key(number, *seq), encode(entry)?)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-
-        // One transaction over all six trees: either the whole batch is
-        // visible (and, after sync, recovered after a crash) or none of it.
-        let result: Result<(), TransactionError<Infallible>> =
-            (&self.cards, &self.contacts, &self.phones, &self.contact_cards, &self.lots, &self.history).transaction(
-                |(t_cards, t_contacts, t_phones, t_cc, t_lots, t_history)| {
-                    for (number, json) in &cards {
-                        t_cards.insert(number.as_bytes(), json.as_slice())?;
-                    }
-                    for c in &contacts {
-                        t_contacts.insert(c.code.as_bytes(), c.json.as_slice())?;
-                        if let Some(old) = c.drop_mobile {
-                            drop_phone_if_ours(t_phones, old, c.code)?;
-                        }
-                        if let Some(new) = c.new_mobile {
-                            t_phones.insert(new.as_bytes(), c.code.as_bytes())?;
-                        }
-                    }
-                    for (code, json) in &contact_cards {
-                        t_cc.insert(code.as_bytes(), json.as_slice())?;
-                    }
-                    for (number, json) in &lots {
-                        t_lots.insert(number.as_bytes(), json.as_slice())?;
-                    }
-                    for (key, json) in &history {
-                        t_history.insert(key.as_slice(), json.as_slice())?;
-                    }
-                    Ok(())
-                },
-            );
-        match result {
-            Ok(()) => Ok(()),
-            Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
-            Err(TransactionError::Abort(never)) => match never {},
+        // JSON encoding needs no lock: do it before taking one.
+        let mut pending = Self::pending(batch)?;
+        let mut st = self.committer.lock();
+        if let Some((_, reason)) = &st.broken {
+            return Err(StoreError::Unfinished(reason.clone()));
+        }
+        st.issued += 1;
+        let ticket = st.issued;
+        pending.ticket = ticket;
+        st.queue.push(pending);
+        loop {
+            if st.done >= ticket {
+                return match &st.broken {
+                    Some((first, reason)) if ticket >= *first => Err(StoreError::Unfinished(reason.clone())),
+                    _ => Ok(()),
+                };
+            }
+            if st.leading {
+                st = self.committer.done.wait(st).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            // No commit is running and ours is not done, so it is still in
+            // the queue: lead the whole queue.
+            let mut group = std::mem::take(&mut st.queue);
+            let (first, last) = (group[0].ticket, group[group.len() - 1].ticket);
+            if st.broken.is_some() {
+                // Queued before an earlier group failed: refuse them too.
+                st.done = last;
+                self.committer.done.notify_all();
+                continue;
+            }
+            let intent_id = st.next_intent;
+            // Advance even if the group fails: its intent may be in the log.
+            st.next_intent += 1;
+            st.leading = true;
+            drop(st);
+            let leading = Leading { committer: &self.committer, first, last };
+            let result = self.commit_group(intent_id, &mut group);
+            std::mem::forget(leading);
+            st = self.committer.lock();
+            st.leading = false;
+            st.done = last;
+            if let Err(e) = &result {
+                tracing::error!(error = %e, intent = intent_id, "commit failed half way; the store must be reopened");
+                st.broken = Some((first, e.to_string()));
+            }
+            self.committer.done.notify_all();
+            // Our own batch was in the group: report the real error.
+            return result;
         }
     }
 
@@ -290,19 +708,6 @@ impl Store for SledStore {
     }
 }
 
-/// Removes the phone index entry `mobile` only if it still names `code`: if
-/// another contact has taken the number since, its entry must survive.
-fn drop_phone_if_ours(
-    phones: &TransactionalTree,
-    mobile: &str,
-    code: &str,
-) -> Result<(), ConflictableTransactionError<Infallible>> {
-    if phones.get(mobile.as_bytes())?.as_deref() == Some(code.as_bytes()) {
-        phones.remove(mobile.as_bytes())?;
-    }
-    Ok(())
-}
-
 /// Group commit: many `sync` callers, one `fsync` per round.
 ///
 /// Why not `sled::Tree::flush_async`: in sled 0.34.7 awaiting it from several
@@ -313,14 +718,20 @@ fn drop_phone_if_ours(
 /// *started after* their ticket has finished. Everyone who arrives while a
 /// flush is running is served by the next one, so the batch grows with load.
 ///
-/// Why commits scale less than plain inserts: every sled 0.34 transaction
-/// rolls the log's IO buffer (`PageCache::pin_log`), so each commit costs
-/// its own buffer write, and `flush` holds sled's process-wide
-/// concurrency-control read lock through the fsync while transactions need
-/// its write lock, so no commit overlaps a flush. With single-key inserts this
-/// same group commit gives ~6k / 23k / 41k durable writes/s at 1 / 8 / 32
-/// writers on the 2-core dev box; with transactional batches about 3k / 6k /
-/// 7k. The lock also makes reads wait behind a flush when a commit is queued.
+/// Why commits are not sled transactions: every sled 0.34 transaction rolls
+/// the log's IO buffer (`PageCache::pin_log`), so each commit costs its own
+/// buffer write, and `flush` holds sled's process-wide concurrency-control
+/// read lock through the fsync while transactions need its write lock, so no
+/// commit overlaps a flush (and once any transaction has run, every sled
+/// operation in the process goes through that lock). With transactional
+/// batches this group commit gave about 3k / 7k durable commits/s at 1 / 32
+/// writers on the 2-core dev box. [`SledStore::commit`]'s intents use plain
+/// inserts and removes, which overlap the flush: 3.3k–4.3k / 11.6k–20.3k in
+/// two bench runs (the box's fsync latency varies a lot from run to run).
+/// What still limits 32 writers there: only ~8–9 commits reach each flush
+/// round, because waking writers (after a round, and after a leader's group)
+/// and sled's own IO thread hand-offs cost context switches that two cores
+/// cannot hide; the CPU is only ~50% busy.
 #[derive(Default)]
 pub(crate) struct GroupCommit {
     state: Mutex<FlushState>,
@@ -644,6 +1055,236 @@ mod tests {
         // The error names the record.
         let msg = store.card("1").unwrap_err().to_string();
         assert!(msg.contains("cards/1"), "{msg}");
+    }
+
+    /// Writes `batch`'s intent as `commit` would, under intent id `id`, but
+    /// applies none of its ops: a crash right after step 1.
+    fn write_intent_only(store: &SledStore, id: u64, batch: &Batch) {
+        let ops = store.plan(&mut [SledStore::pending(batch).unwrap()]).unwrap();
+        store.intents.insert(id.to_be_bytes(), encode_intent(&ops).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn an_intent_without_its_ops_is_completed_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let batch = Batch {
+            cards: vec![card("10", 2)],
+            contacts: vec![ContactWrite {
+                record: contact("C1", Some("+72222222222")),
+                old_mobile: Some("+71111111111".into()),
+            }],
+            contact_cards: vec![("C1".into(), vec!["10".into()])],
+            lots: vec![("10".into(), vec![lot()])],
+            history: vec![("10".into(), 0, entry("a")), ("10".into(), 1, entry("b"))],
+        };
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            write_contact(&store, contact("C1", Some("+71111111111")), None);
+            write_intent_only(&store, 7, &batch);
+            // Nothing of the batch is visible: only its intent was written.
+            assert_eq!(store.card("10").unwrap(), None);
+            assert!(store.history("10").unwrap().is_empty());
+            assert_eq!(store.contact_by_mobile("+71111111111").unwrap().map(|c| c.code), Some("C1".to_string()));
+            // Dropping flushes: the intent is on disk, as after a crash.
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.intents.len(), 0, "replayed intents are removed");
+        assert_eq!(store.card("10").unwrap(), Some(card("10", 2)));
+        assert_eq!(store.history("10").unwrap(), vec![entry("a"), entry("b")]);
+        assert_eq!(store.lots("10").unwrap(), vec![lot()]);
+        assert_eq!(store.contact_cards("C1").unwrap(), vec!["10"]);
+        // The phone index decision made at commit time was replayed too.
+        assert_eq!(store.contact_by_mobile("+71111111111").unwrap(), None);
+        assert_eq!(store.contact_by_mobile("+72222222222").unwrap(), Some(contact("C1", Some("+72222222222"))));
+        // New commits take ids after the replayed one and work as usual.
+        assert_eq!(store.committer.lock().next_intent, 8);
+        store.commit(&Batch { cards: vec![card("10", 3)], ..Batch::default() }).unwrap();
+        assert_eq!(store.card("10").unwrap(), Some(card("10", 3)));
+        assert_eq!(store.intents.len(), 0);
+    }
+
+    #[test]
+    fn an_intent_left_after_its_ops_replays_harmlessly() {
+        let dir = tempfile::tempdir().unwrap();
+        let batch = Batch {
+            cards: vec![card("20", 1)],
+            contacts: vec![ContactWrite {
+                record: contact("C2", Some("+73333333333")),
+                old_mobile: Some("+71111111111".into()),
+            }],
+            history: vec![("20".into(), 0, entry("once"))],
+            ..Batch::default()
+        };
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            write_contact(&store, contact("C2", Some("+71111111111")), None);
+            // Crash between steps 2 and 3: the ops are applied, the intent
+            // is still there.
+            write_intent_only(&store, 0, &batch);
+            store.apply(&store.plan(&mut [SledStore::pending(&batch).unwrap()]).unwrap()).unwrap();
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.intents.len(), 0);
+        assert_eq!(store.card("20").unwrap(), Some(card("20", 1)));
+        assert_eq!(store.history("20").unwrap(), vec![entry("once")]);
+        assert_eq!(store.contact_by_mobile("+71111111111").unwrap(), None);
+        assert_eq!(store.contact_by_mobile("+73333333333").unwrap().map(|c| c.code), Some("C2".to_string()));
+        assert_eq!(store.phones.len(), 1);
+    }
+
+    #[test]
+    fn intents_replay_in_key_order() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            // Ids chosen so that byte order differs from little-endian order.
+            write_intent_only(&store, 255, &Batch { cards: vec![card("30", 1)], ..Batch::default() });
+            write_intent_only(&store, 256, &Batch { cards: vec![card("30", 2)], ..Batch::default() });
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.card("30").unwrap(), Some(card("30", 2)));
+        assert_eq!(store.intents.len(), 0);
+        assert_eq!(store.committer.lock().next_intent, 257);
+    }
+
+    #[test]
+    fn a_corrupt_intent_stops_open() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            store.intents.insert(3u64.to_be_bytes(), &[INTENT_VERSION, 0, 0, 0, 1, 99][..]).unwrap();
+        }
+        match SledStore::open(dir.path()) {
+            Err(StoreError::Corrupt { key, reason }) => {
+                assert_eq!(key, "intents/3");
+                assert!(reason.contains("tree code 99"), "{reason}");
+            }
+            Err(e) => panic!("expected Corrupt, got {e}"),
+            Ok(_) => panic!("expected Corrupt, the store opened"),
+        }
+    }
+
+    #[test]
+    fn intents_round_trip_and_reject_garbage() {
+        let ops = vec![
+            Op::put(TreeId::Cards, &b"1"[..], b"{}".to_vec()),
+            Op::remove(TreeId::Phones, &b"+7"[..]),
+            Op::put(TreeId::History, Vec::new(), Vec::new()),
+        ];
+        let bytes = encode_intent(&ops).unwrap();
+        assert_eq!(decode_intent(&[0; 8], &bytes).unwrap(), ops);
+        for cut in 0..bytes.len() {
+            assert!(decode_intent(&[0; 8], &bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(decode_intent(&[0; 8], &longer).is_err());
+        let mut version = bytes;
+        version[0] = 2;
+        assert!(decode_intent(&[0; 8], &version).is_err());
+    }
+
+    #[test]
+    fn a_batch_sees_its_own_phone_writes() {
+        let store = SledStore::temporary().unwrap();
+        write_contact(&store, contact("C1", Some("+71111111111")), None);
+        // In one batch, C2 takes C1's number, then C1 moves away naming its
+        // old number: C2's fresh entry must survive, as in a transaction.
+        let batch = Batch {
+            contacts: vec![
+                ContactWrite { record: contact("C2", Some("+71111111111")), old_mobile: None },
+                ContactWrite { record: contact("C1", Some("+72222222222")), old_mobile: Some("+71111111111".into()) },
+            ],
+            ..Batch::default()
+        };
+        store.commit(&batch).unwrap();
+        assert_eq!(store.contact_by_mobile("+71111111111").unwrap().map(|c| c.code), Some("C2".to_string()));
+        assert_eq!(store.contact_by_mobile("+72222222222").unwrap().map(|c| c.code), Some("C1".to_string()));
+        // And a contact dropping a number it set earlier in the same batch.
+        let batch = Batch {
+            contacts: vec![
+                ContactWrite { record: contact("C3", Some("+73333333333")), old_mobile: None },
+                ContactWrite { record: contact("C3", None), old_mobile: Some("+73333333333".into()) },
+            ],
+            ..Batch::default()
+        };
+        store.commit(&batch).unwrap();
+        assert_eq!(store.contact_by_mobile("+73333333333").unwrap(), None);
+    }
+
+    #[test]
+    fn a_broken_writer_refuses_commits() {
+        let store = SledStore::temporary().unwrap();
+        store.committer.lock().broken = Some((1, "disk on fire".into()));
+        match store.commit(&Batch { cards: vec![card("1", 1)], ..Batch::default() }) {
+            Err(StoreError::Unfinished(reason)) => assert!(reason.contains("disk on fire")),
+            other => panic!("expected Unfinished, got {other:?}"),
+        }
+        assert_eq!(store.card("1").unwrap(), None);
+    }
+
+    #[test]
+    fn a_group_sees_its_earlier_batches_phone_writes() {
+        let store = SledStore::temporary().unwrap();
+        write_contact(&store, contact("C1", Some("+71111111111")), None);
+        // Two batches combined into one group: C2 takes C1's number, then C1
+        // moves away naming its old number; C2's entry must survive.
+        let first = Batch {
+            contacts: vec![ContactWrite { record: contact("C2", Some("+71111111111")), old_mobile: None }],
+            ..Batch::default()
+        };
+        let second = Batch {
+            contacts: vec![ContactWrite {
+                record: contact("C1", Some("+72222222222")),
+                old_mobile: Some("+71111111111".into()),
+            }],
+            ..Batch::default()
+        };
+        let mut group = [SledStore::pending(&first).unwrap(), SledStore::pending(&second).unwrap()];
+        store.commit_group(41, &mut group).unwrap();
+        assert_eq!(store.contact_by_mobile("+71111111111").unwrap().map(|c| c.code), Some("C2".to_string()));
+        assert_eq!(store.contact_by_mobile("+72222222222").unwrap().map(|c| c.code), Some("C1".to_string()));
+        assert_eq!(store.intents.len(), 0);
+    }
+
+    #[test]
+    fn concurrent_commits_are_combined_without_losing_any() {
+        let store = SledStore::temporary().unwrap();
+        let store = &store;
+        std::thread::scope(|s| {
+            for t in 0..16u64 {
+                s.spawn(move || {
+                    let number = format!("9{t}");
+                    for i in 0..50u64 {
+                        let batch = Batch {
+                            cards: vec![card(&number, i + 1)],
+                            // Each contact moves to a new number every time.
+                            contacts: vec![ContactWrite {
+                                record: contact(&format!("K{t}"), Some(&format!("+7000000{:04}", t * 100 + i))),
+                                old_mobile: i.checked_sub(1).map(|p| format!("+7000000{:04}", t * 100 + p)),
+                            }],
+                            history: vec![(number.clone(), i, entry(&i.to_string()))],
+                            ..Batch::default()
+                        };
+                        store.commit(&batch).unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(store.card_count(), 16);
+        for t in 0..16u64 {
+            let number = format!("9{t}");
+            assert_eq!(store.card(&number).unwrap(), Some(card(&number, 50)));
+            assert_eq!(store.history(&number).unwrap().len(), 50);
+            let last = format!("+7000000{:04}", t * 100 + 49);
+            assert_eq!(store.contact_by_mobile(&last).unwrap().map(|c| c.code), Some(format!("K{t}")));
+        }
+        // Each contact kept exactly its latest number.
+        assert_eq!(store.phones.len(), 16);
+        assert_eq!(store.intents.len(), 0);
+        let st = store.committer.lock();
+        assert_eq!((st.issued, st.done, st.leading), (800, 800, false));
+        assert!(st.queue.is_empty() && st.broken.is_none());
     }
 
     fn sync_from_threads(threads: usize) {
