@@ -26,7 +26,12 @@ fn populate(store: &SledStore, n: u64) {
             history_len: 0,
         });
         batch.contacts.push(ContactWrite {
-            record: ContactRecord { code: code.clone(), mobile: Some(format!("+7916{:07}", i)), name: "Имя Фамилия".into(), ..Default::default() },
+            record: ContactRecord {
+                code: code.clone(),
+                mobile: Some(format!("+7916{:07}", i)),
+                name: "Имя Фамилия".into(),
+                ..Default::default()
+            },
             old_mobile: None,
         });
         batch.contact_cards.push((code, vec![number.clone()]));
@@ -37,7 +42,9 @@ fn populate(store: &SledStore, n: u64) {
             expire: exp,
             frozen: false,
         };
-        batch.lots.push((number, vec![lot("100.5", None), lot("20", NaiveDate::from_ymd_opt(2027, 1, 1)), lot("3", None)]));
+        batch
+            .lots
+            .push((number, vec![lot("100.5", None), lot("20", NaiveDate::from_ymd_opt(2027, 1, 1)), lot("3", None)]));
         if batch.cards.len() == 5_000 {
             store.commit(&batch).unwrap();
             batch = Batch::default();

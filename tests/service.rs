@@ -171,7 +171,8 @@ fn racing_binds_to_one_contact_and_racing_blocks_each_have_one_winner() {
     let winners = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(winners, 1, "{results:?}");
     assert!(results.iter().filter_map(|r| r.as_ref().err()).all(|e| e.key == ErrorKey::ContactBindToAnotherCardNumber));
-    let winner = (0..32).map(|i| format!("{}", 800000 + i)).find(|n| svc.card(n).unwrap().unwrap().contact.is_some()).unwrap();
+    let winner =
+        (0..32).map(|i| format!("{}", 800000 + i)).find(|n| svc.card(n).unwrap().unwrap().contact.is_some()).unwrap();
 
     let handles: Vec<_> = (0..32)
         .map(|_| {
