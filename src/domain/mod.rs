@@ -175,10 +175,26 @@ impl BonusState {
 /// Parses `YYYY-MM-DD` strictly (no time, no other layout).
 pub fn parse_date(s: &str) -> Result<NaiveDate, FormatError> {
     let t = s.trim();
-    if t.len() != 10 || t.as_bytes()[4] != b'-' || t.as_bytes()[7] != b'-' {
+    let shape_ok = t.len() == 10
+        && t.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    if !shape_ok {
         return Err(FormatError::Date(truncate(s)));
     }
     NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| FormatError::Date(truncate(s)))
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::parse_date;
+
+    #[test]
+    fn only_plain_four_digit_years_are_dates() {
+        assert!(parse_date("2026-02-13").is_ok());
+        assert!(parse_date(" 2026-02-13 ").is_ok());
+        for bad in ["-024-02-13", "+024-02-13", "2026-2-13", "2026-02-30", "20260213", "2026/02/13", "2026-02-1x", ""] {
+            assert!(parse_date(bad).is_err(), "{bad}");
+        }
+    }
 }
 
 /// Cuts user input for inclusion in a message, so a 5,000-character value does
