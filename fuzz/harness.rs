@@ -44,9 +44,11 @@ pub fn rules_files(data: &[u8]) {
             for status in Status::ALL {
                 for (bound, registered) in [(false, false), (false, true), (true, false), (true, true)] {
                     for code in codes {
+                        // As the service fills Facts: a reason only for Block and UnBlock.
                         let reason = match method {
+                            Method::Block => rules.block_reason(code),
                             Method::UnBlock => rules.unblock_reason(code),
-                            _ => rules.block_reason(code),
+                            _ => None,
                         };
                         let block = rules.block_reason(code).map(|r| BlockFacts { reason: Some(r), blocker: Some(role) });
                         let facts = Facts { method, status, bound, registered, role, reason, block };
