@@ -175,7 +175,9 @@ impl BonusState {
 /// Parses `YYYY-MM-DD` strictly (no time, no other layout).
 pub fn parse_date(s: &str) -> Result<NaiveDate, FormatError> {
     let t = s.trim();
-    if t.len() != 10 || t.as_bytes()[4] != b'-' || t.as_bytes()[7] != b'-' {
+    // Every other byte a digit: chrono's `%Y` alone would take a sign (`-024-02-13`).
+    let digits_at = |b: &[u8]| b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if t.len() != 10 || t.as_bytes()[4] != b'-' || t.as_bytes()[7] != b'-' || !digits_at(t.as_bytes()) {
         return Err(FormatError::Date(truncate(s)));
     }
     NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| FormatError::Date(truncate(s)))
@@ -195,5 +197,19 @@ pub(crate) fn truncate(s: &str) -> String {
         let mut out: String = s.chars().take(SHOWN).collect();
         out.push('…');
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_strictly_yyyy_mm_dd() {
+        assert_eq!(parse_date(" 2024-02-29 ").unwrap().to_string(), "2024-02-29");
+        // Found by fuzzing: chrono's %Y takes a signed year; a sign is not a digit.
+        for s in ["-024-02-13", "+024-02-13", "2023-02-29", "2024-2-029", "2024/02/29", "２０２４-02-29"] {
+            assert!(parse_date(s).is_err(), "{s:?} should be refused");
+        }
     }
 }
