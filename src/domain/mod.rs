@@ -213,3 +213,17 @@ pub(crate) fn truncate(s: &str) -> String {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_strictly_yyyy_mm_dd() {
+        assert_eq!(parse_date(" 2024-02-29 ").unwrap().to_string(), "2024-02-29");
+        // Found by fuzzing: chrono's %Y takes a signed year; a sign is not a digit.
+        for s in ["-024-02-13", "+024-02-13", "2023-02-29", "2024-2-029", "2024/02/29", "２０２４-02-29"] {
+            assert!(parse_date(s).is_err(), "{s:?} should be refused");
+        }
+    }
+}

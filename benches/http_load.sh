@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# HTTP load figures for the cashdesk server, with a real load generator (wrk).
+#
+#   benches/http_load.sh            # ~10 s per scenario, 32 keep-alive connections
+#   DURATION=5s CONNECTIONS=64 THREADS=2 benches/http_load.sh
+#
+# Scenarios, each on a fresh server over a temp dir with the shipped rules:
+#   balance   GET /api/card/balance/by/number/{n}, Basic auth, a card with 4 lots
+#   bare      the `bare_warp` bench target: warp answering a fixed JSON body of
+#             the balance response's size (the HTTP/warp floor)
+#   block     durable Block/UnBlock: each wrk thread owns CARDS_PER_THREAD
+#             Issued+bound cards and walks them round-robin, so a card's next call
+#             comes after CARDS_PER_THREAD-1 others; each card alternates Block
+#             (reason 0 lost) and UnBlock (0 found). Every response body is checked
+#             and non-OK answers are counted and reported.
+# Needs: wrk (apt-get install wrk; oha via cargo install as a fallback), curl, python3.
+# Cleans up servers and temp dirs on any exit.
+set -euo pipefail
+
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-2}
+CARDS_PER_THREAD=${CARDS_PER_THREAD:-64}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+
+WORK=$(mktemp -d -t cashdesk-load.XXXXXX)
+PIDS=()
+cleanup() {
+    local rc=$?
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    rm -rf "$WORK"
+    exit $rc
+}
+trap cleanup EXIT INT TERM
+
+log() { echo "== $*" >&2; }
+
+# --- load generator -----------------------------------------------------------
+LOADGEN=""
+if command -v wrk >/dev/null; then
+    LOADGEN=wrk
+else
+    log "wrk not found; trying apt-get"
+    if command -v apt-get >/dev/null && { apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y wrk >/dev/null 2>&1; }; }; then
+        LOADGEN=wrk
+    elif command -v oha >/dev/null || cargo install oha --locked >&2; then
+        LOADGEN=oha
+    else
+        echo "no load generator (wrk or oha) available" >&2
+        exit 1
+    fi
+fi
+if [ "$LOADGEN" = oha ]; then
+    # oha cannot script the Block/UnBlock alternation; only wrk is supported for now.
+    echo "wrk is required for the Block/UnBlock scenario; oha fallback not implemented" >&2
+    exit 1
+fi
+
+# --- build --------------------------------------------------------------------
+log "building (release)"
+(cd "$ROOT" && cargo build --release --quiet --bin cashdesk)
+BARE=$(cd "$ROOT" && cargo bench --quiet --bench bare_warp --no-run --message-format=json 2>/dev/null |
+    python3 -c 'import sys,json
+for l in sys.stdin:
+    m=json.loads(l)
+    if m.get("reason")=="compiler-artifact" and m.get("target",{}).get("name")=="bare_warp" and m.get("executable"):
+        print(m["executable"])')
+CASHDESK=$CARGO_TARGET_DIR/release/cashdesk
+[ -x "$CASHDESK" ] && [ -x "$BARE" ] || { echo "build did not produce the binaries" >&2; exit 1; }
+
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+wait_port() {
+    for _ in $(seq 1 200); do
+        curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
+        sleep 0.05
+    done
+    echo "server on port $1 did not come up" >&2
+    return 1
+}
+
+# --- server -------------------------------------------------------------------
+USERS=$WORK/users.toml
+echo 'admin-pass' | "$CASHDESK" user add --users "$USERS" --name admin --role administrator >/dev/null
+echo 'client-pass' | "$CASHDESK" user add --users "$USERS" --name client --role client >/dev/null
+ADMIN=(-u admin:admin-pass)
+CLIENT_AUTH="Authorization: Basic $(printf 'client:client-pass' | base64)"
+
+start_server() { # $1 = data dir; sets PORT and BASE
+    PORT=$(free_port)
+    "$CASHDESK" serve --data "$1" --rules "$ROOT/rules" --users "$USERS" --listen "127.0.0.1:$PORT" \
+        >"$WORK/serve-$PORT.log" 2>&1 &
+    PIDS+=($!)
+    wait_port "$PORT"
+    BASE=http://127.0.0.1:$PORT
+}
+
+call() { # METHOD PATH [BODY] — fails unless the answer is Status true
+    local out
+    out=$(curl -s "${ADMIN[@]}" -X "$1" -H 'content-type: application/json' ${3:+--data "$3"} "$BASE$2")
+    case $out in *'"Status":true'*) ;; *) echo "seed call $1 $2 failed: $out" >&2; return 1 ;; esac
+}
+
+start_server "$WORK/data"
+log "seeding: balance card with 4 lots, $((THREADS * CARDS_PER_THREAD)) bound cards for Block/UnBlock"
+BAL=100000000001
+call PUT /api/admin/cards/$BAL '{"CategoryCode":0,"TypeCode":2}'
+call POST /api/admin/cards/$BAL/bonuses '{"Amount":100,"TypeCode":0,"ActiveFrom":"2020-01-01","ExpireDate":"2099-12-31","Frozen":false}'
+call POST /api/admin/cards/$BAL/bonuses '{"Amount":12.5,"TypeCode":0,"ActiveFrom":"2020-01-01","ExpireDate":"2098-06-30","Frozen":false}'
+call POST /api/admin/cards/$BAL/bonuses '{"Amount":7,"TypeCode":1,"ActiveFrom":"2099-01-01","ExpireDate":"2099-12-31","Frozen":false}'
+call POST /api/admin/cards/$BAL/bonuses '{"Amount":3.25,"TypeCode":0,"ActiveFrom":"2020-01-01","ExpireDate":"2099-12-31","Frozen":true}'
+call GET "/api/card/Issue?Number=$BAL"
+for i in $(seq 0 $((THREADS * CARDS_PER_THREAD - 1))); do
+    n=$((200000000000 + i))
+    m=$(printf '+7912%07d' "$i")
+    call PUT /api/admin/contacts/C-$i "{\"MobileNumber\":\"$m\",\"Name\":\"Load $i\"}"
+    call PUT /api/admin/cards/$n '{"CategoryCode":0,"TypeCode":0}'
+    call GET "/api/card/Issue?Number=$n"
+    call POST /api/card/BindTo "{\"Number\":\"$n\",\"MobileNumber\":\"$m\"}"
+done
+BAL_BYTES=$(curl -s -H "$CLIENT_AUTH" "$BASE/api/card/balance/by/number/$BAL" | wc -c)
+log "balance body: $BAL_BYTES bytes"
+
+# --- wrk scripts --------------------------------------------------------------
+# Shared reporter: one machine-readable line per run.
+cat >"$WORK/report.lua" <<'LUA'
+local threads = {}
+function setup(thread)
+  thread:set("id", #threads)
+  table.insert(threads, thread)
+end
+function done(summary, latency, requests)
+  local ok, bad = 0, 0
+  for _, t in ipairs(threads) do
+    ok = ok + (t:get("ok") or 0)
+    bad = bad + (t:get("bad") or 0)
+  end
+  local errs = summary.errors
+  io.write(string.format("RESULT requests=%d seconds=%.3f p50_us=%d p99_us=%d max_us=%d socket_errors=%d non2xx=%d ok=%d bad=%d\n",
+    summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99), latency.max,
+    errs.connect + errs.read + errs.write + errs.timeout, errs.status, ok, bad))
+end
+LUA
+cat "$WORK/report.lua" >"$WORK/get.lua"
+cat >>"$WORK/get.lua" <<LUA
+wrk.headers["Authorization"] = "${CLIENT_AUTH#Authorization: }"
+LUA
+cat "$WORK/report.lua" >"$WORK/block.lua"
+cat >>"$WORK/block.lua" <<LUA
+local per_thread = $CARDS_PER_THREAD
+LUA
+cat >>"$WORK/block.lua" <<'LUA'
+-- Runs in each thread's own Lua state once `id` is set.
+local next_card, blocked, ok_n, bad_n, base = 0, {}, 0, 0, nil
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+LUA
+cat >>"$WORK/block.lua" <<LUA
+wrk.headers["Authorization"] = "${CLIENT_AUTH#Authorization: }"
+LUA
+cat >>"$WORK/block.lua" <<'LUA'
+function request()
+  if base == nil then base = 200000000000 + id * per_thread end
+  local i = next_card
+  next_card = (next_card + 1) % per_thread
+  local n = base + i
+  if blocked[i] then
+    blocked[i] = false
+    return wrk.format(nil, "/api/card/UnBlock", nil, '{"Number":"' .. n .. '","UnBlockReasonCode":"0"}')
+  else
+    blocked[i] = true
+    return wrk.format(nil, "/api/card/Block", nil, '{"Number":"' .. n .. '","BlockReasonCode":"0"}')
+  end
+end
+function response(status, headers, body)
+  if status == 200 and string.find(body, '"Status":true', 1, true) then ok_n = ok_n + 1 else bad_n = bad_n + 1 end
+  ok = ok_n
+  bad = bad_n
+end
+LUA
+
+run_wrk() { # NAME SCRIPT URL
+    log "wrk $1: $CONNECTIONS connections, $THREADS threads, $DURATION"
+    wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --timeout 10s -s "$2" "$3" >"$WORK/wrk-$1.txt"
+    grep '^RESULT' "$WORK/wrk-$1.txt" | sed "s/^RESULT/$1/"
+}
+
+RESULTS=$WORK/results.txt
+run_wrk balance "$WORK/get.lua" "$BASE/api/card/balance/by/number/$BAL" >>"$RESULTS"
+run_wrk block "$WORK/block.lua" "$BASE/" >>"$RESULTS"
+
+BARE_PORT=$(free_port)
+"$BARE" "$BARE_PORT" "$BAL_BYTES" >"$WORK/bare.log" 2>&1 &
+PIDS+=($!)
+wait_port "$BARE_PORT"
+GOT=$(curl -s "http://127.0.0.1:$BARE_PORT/x" | wc -c)
+[ "$GOT" = "$BAL_BYTES" ] || { echo "bare body is $GOT bytes, wanted $BAL_BYTES" >&2; exit 1; }
+run_wrk bare "$WORK/report.lua" "http://127.0.0.1:$BARE_PORT/api/card/balance/by/number/$BAL" >>"$RESULTS"
+
+# --- table --------------------------------------------------------------------
+python3 - "$RESULTS" "$BAL_BYTES" "$CONNECTIONS" "$(nproc)" <<'PY'
+import sys
+rows = {}
+for line in open(sys.argv[1]):
+    name, *kv = line.split()
+    rows[name] = {k: float(v) for k, v in (x.split("=") for x in kv)}
+print(f"\ncashdesk HTTP load: {sys.argv[3]} keep-alive connections, body {sys.argv[2]} bytes, {sys.argv[4]} CPUs (wrk on the same machine)\n")
+print(f"{'scenario':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+label = {"balance": "balance by number (auth)", "bare": "bare warp, same body", "block": "Block/UnBlock calls"}
+for name in ("balance", "bare", "block"):
+    r = rows[name]
+    rps = r["requests"] / r["seconds"]
+    errs = r["socket_errors"] + r["non2xx"] + r["bad"]
+    print(f"{label[name]:<28}{rps:>10.0f}{r['p50_us']/1000:>9.2f}{r['p99_us']/1000:>9.2f}{errs:>8.0f}")
+b = rows["block"]
+pairs = b["ok"] / 2 / b["seconds"]
+print(f"\nBlock/UnBlock pairs/s (OK answers / 2): {pairs:.0f}   (non-OK answers: {b['bad']:.0f} of {b['requests']:.0f})")
+print(f"balance / bare throughput ratio: {rows['balance']['requests']/rows['balance']['seconds'] / (rows['bare']['requests']/rows['bare']['seconds']):.2f}")
+PY

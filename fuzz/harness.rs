@@ -1,0 +1,143 @@
+//! The bodies of the fuzz targets, shared word for word by `fuzz/fuzz_targets/*.rs`
+//! (through libFuzzer) and by the main crate's `tests/fuzz_corpus.rs` (which
+//! replays every saved corpus file), so a corpus file tests the same code path
+//! in both places. Each function must never panic on any input; a property
+//! violation is a panic.
+
+#![allow(dead_code)]
+
+use cashdesk_card::domain::{
+    parse_date, Amount, CardFormat, CardNumber, CheckDigit, ContactCode, MobileNumber, PhoneRegion, Status,
+};
+use cashdesk_card::http::wire::Fields;
+use cashdesk_card::rules::{BlockFacts, Facts, GraphFormat, Method, RuleSet};
+
+/// Target `rules_files`: the first byte picks one shipped rule file, the rest
+/// replaces its text; the set is compiled. If it loads, the graph is drawn and
+/// decisions are taken for every method, status and guard, with the first and
+/// last role and a few reason codes.
+pub fn rules_files(data: &[u8]) {
+    let Some((&pick, rest)) = data.split_first() else { return };
+    let shipped = RuleSet::shipped_files();
+    let index = pick as usize % shipped.len();
+    let text = String::from_utf8_lossy(rest);
+    let files: Vec<(&str, &str)> =
+        shipped.iter().enumerate().map(|(i, &(name, t))| (name, if i == index { &*text } else { t })).collect();
+    let rules = match RuleSet::from_sources(&files) {
+        Ok(r) => r,
+        Err(e) => {
+            // The error report must render too.
+            let _ = e.to_string();
+            return;
+        }
+    };
+    let _ = rules.graph(GraphFormat::Dot);
+    let _ = rules.graph(GraphFormat::Mermaid);
+    let roles: Vec<String> = rules.role_names().map(str::to_string).collect();
+    assert!(!roles.is_empty(), "a loaded rule set has at least one role");
+    let picks = [roles.first().unwrap(), roles.last().unwrap()];
+    let codes = ["0", "1", "2", "3", "4", "9", "x"];
+    for name in picks {
+        let role = rules.role(name).expect("a listed role resolves");
+        for method in Method::ALL {
+            let _ = rules.may_call(role, method);
+            for status in Status::ALL {
+                for (bound, registered) in [(false, false), (false, true), (true, false), (true, true)] {
+                    for code in codes {
+                        // As the service fills Facts: a reason only for Block and UnBlock.
+                        let reason = match method {
+                            Method::Block => rules.block_reason(code),
+                            Method::UnBlock => rules.unblock_reason(code),
+                            _ => None,
+                        };
+                        let block = rules.block_reason(code).map(|r| BlockFacts { reason: Some(r), blocker: Some(role) });
+                        let facts = Facts { method, status, bound, registered, role, reason, block };
+                        let d = rules.decide(&facts);
+                        let _ = rules.explain(&facts, &d, "123456");
+                        let _ = rules.describe(&d);
+                        let _ = rules.source(d.rule);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The field names the HTTP layer reads.
+const NAMES: [&str; 20] = [
+    "Number",
+    "MobileNumber",
+    "ContactMobileNumber",
+    "Code",
+    "BlockReasonCode",
+    "UnBlockReasonCode",
+    "CategoryCode",
+    "TypeCode",
+    "Amount",
+    "Frozen",
+    "ActiveFrom",
+    "ExpireDate",
+    "BirthDate",
+    "Name",
+    "City",
+    "Email",
+    "Gender",
+    "Fields",
+    "number",
+    "missing",
+];
+
+/// Target `json_body`: a request body through `Fields::parse`, then every
+/// accessor on every typical name. Properties: a field that reads as a code
+/// or a string reads the same either way when it is a JSON string.
+pub fn json_body(data: &[u8]) {
+    let Ok(fields) = Fields::parse(data) else { return };
+    for name in NAMES {
+        let s = fields.string(name);
+        let c = fields.code(name);
+        let a = fields.amount(name);
+        let _ = fields.boolean(name);
+        let _ = fields.string_map(name);
+        if let Ok(Some(s)) = &s {
+            assert_eq!(c.as_ref().ok().and_then(|c| c.as_deref()), Some(s.as_str()), "string and code disagree");
+            assert_eq!(a.as_ref().ok().and_then(|a| a.as_deref()), Some(s.as_str()), "string and amount disagree");
+        }
+        if let Ok(Some(a)) = &a {
+            let _ = Amount::parse(a);
+        }
+    }
+}
+
+/// Target `parsers`: the input as text through every domain parser. Property:
+/// whatever parses, parses again from its canonical form to the same value.
+pub fn parsers(data: &[u8]) {
+    let Ok(s) = std::str::from_utf8(data) else { return };
+    let formats = [
+        CardFormat::default(),
+        CardFormat { check_digit: CheckDigit::Luhn, ..CardFormat::default() },
+        CardFormat { digits_min: 13, digits_max: 13, check_digit: CheckDigit::Ean13 },
+        CardFormat { digits_min: 1, digits_max: 256, check_digit: CheckDigit::Ean13 },
+    ];
+    for f in &formats {
+        if let Ok(n) = CardNumber::parse(s, f) {
+            assert_eq!(CardNumber::parse(n.as_str(), f).as_ref(), Ok(&n), "card number round trip");
+        }
+    }
+    let regions: Vec<PhoneRegion> = ["RU", "KZ", "US", "DE"].iter().filter_map(|r| PhoneRegion::parse(r)).collect();
+    for &r in &regions {
+        if let Ok(m) = MobileNumber::parse(s, r) {
+            assert_eq!(MobileNumber::parse(m.as_str(), r).as_ref(), Ok(&m), "mobile round trip");
+        }
+    }
+    let _ = PhoneRegion::parse(s);
+    if let Ok(c) = ContactCode::parse(s) {
+        assert_eq!(ContactCode::parse(c.as_str()).as_ref(), Ok(&c), "contact code round trip");
+    }
+    if let Ok(a) = Amount::parse(s) {
+        let text = a.to_string();
+        assert_eq!(Amount::parse(&text).as_ref(), Ok(&a), "amount round trip via {text}");
+    }
+    if let Ok(d) = parse_date(s) {
+        assert_eq!(parse_date(&d.format("%Y-%m-%d").to_string()), Ok(d), "date round trip");
+    }
+}
