@@ -50,7 +50,8 @@ pub fn rules_files(data: &[u8]) {
                             Method::UnBlock => rules.unblock_reason(code),
                             _ => None,
                         };
-                        let block = rules.block_reason(code).map(|r| BlockFacts { reason: Some(r), blocker: Some(role) });
+                        let block =
+                            rules.block_reason(code).map(|r| BlockFacts { reason: Some(r), blocker: Some(role) });
                         let facts = Facts { method, status, bound, registered, role, reason, block };
                         let d = rules.decide(&facts);
                         let _ = rules.explain(&facts, &d, "123456");
