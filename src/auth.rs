@@ -575,7 +575,7 @@ impl Authenticator {
         // Unknown names run Argon2id too, so the time taken does not tell
         // whether a name exists.
         let user = users.by_name.get(&name);
-        let verified = verify(&password, user.map_or(self.dummy_hash, |u| &u.hash));
+        let verified = verify(password, user.map_or(self.dummy_hash, |u| &u.hash));
         let user = user.filter(|_| verified);
         lock(&self.throttle).finish(&name, user.is_some(), Instant::now());
 
