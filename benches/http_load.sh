@@ -135,6 +135,8 @@ function done(summary, latency, requests)
   for _, t in ipairs(threads) do
     ok = ok + (t:get("ok") or 0)
     bad = bad + (t:get("bad") or 0)
+    local fb = t:get("first_bad")
+    if fb then io.stderr:write("first non-OK answer: " .. fb .. "\n") end
   end
   local errs = summary.errors
   io.write(string.format("RESULT requests=%d seconds=%.3f p50_us=%d p99_us=%d max_us=%d socket_errors=%d non2xx=%d ok=%d bad=%d\n",
@@ -174,7 +176,12 @@ function request()
   end
 end
 function response(status, headers, body)
-  if status == 200 and string.find(body, '"Status":true', 1, true) then ok_n = ok_n + 1 else bad_n = bad_n + 1 end
+  if status == 200 and string.find(body, '"Status":true', 1, true) then
+    ok_n = ok_n + 1
+  else
+    bad_n = bad_n + 1
+    if first_bad == nil then first_bad = status .. " " .. string.sub(body, 1, 200) end
+  end
   ok = ok_n
   bad = bad_n
 end
@@ -182,7 +189,8 @@ LUA
 
 run_wrk() { # NAME SCRIPT URL
     log "wrk $1: $CONNECTIONS connections, $THREADS threads, $DURATION"
-    wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --timeout 10s -s "$2" "$3" >"$WORK/wrk-$1.txt"
+    wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --timeout 10s -s "$2" "$3" >"$WORK/wrk-$1.txt" 2>"$WORK/wrk-$1.err"
+    sed 's/^/   /' "$WORK/wrk-$1.err" >&2
     grep '^RESULT' "$WORK/wrk-$1.txt" | sed "s/^RESULT/$1/"
 }
 
