@@ -490,3 +490,27 @@ fn sigterm_stops_cleanly_and_sighup_with_bad_rules_keeps_the_old_ones() {
     app.start();
     assert_eq!(app.status_of("1000001"), "2");
 }
+
+#[test]
+fn integration_errors_reach_the_journal_without_secrets() {
+    let mut app = app_with_active_card();
+    app.block("client", "1000001", json!("2")).expect(200, "BlockReasonError");
+    app.raw("GET", "/api/card/balance/by/number/1000001", Some("Basic Y2FzaGllcjp3cm9uZw=="), None)
+        .expect(401, "Unauthorized");
+    app.get("cashier", "/api/card/balance/by/number/1000001").expect_ok();
+    assert!(app.terminate().success());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cashdesk"))
+        .args(["log", "--errors", "--data"])
+        .arg(app.dir.join("data"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("BlockReasonError") && text.contains("/api/card/Block"), "{text}");
+    assert!(text.contains("401") && text.contains("Unauthorized"), "{text}");
+    assert!(!text.contains("balance/by/number/1000001 -> 200"), "OK calls are not integration errors: {text}");
+    let raw = std::fs::read_to_string(app.dir.join("data/journal/journal.jsonl")).unwrap();
+    for secret in [common::PASSWORD, "Y2FzaGllcjp3cm9uZw==", "Basic "] {
+        assert!(!raw.contains(secret), "{secret} leaked into the journal");
+    }
+}
