@@ -379,10 +379,14 @@ impl RuleSet {
         let role = self.role_title(f.role);
         let block_reason = f.block.and_then(|b| b.reason);
         let (reason, block_reason_name) = match f.method {
-            Method::Block => (f.reason.map(|r| self.block_reasons[r.0 as usize].name.as_str()), None),
+            // `get`: explaining must not panic on facts a caller put together
+            // by hand (e.g. a block reason id given with another method).
+            Method::Block => {
+                (f.reason.and_then(|r| self.block_reasons.get(r.0 as usize)).map(|r| r.name.as_str()), None)
+            }
             _ => (
-                f.reason.map(|r| self.unblock_reasons[r.0 as usize].name.as_str()),
-                block_reason.map(|r| self.block_reasons[r.0 as usize].name.as_str()),
+                f.reason.and_then(|r| self.unblock_reasons.get(r.0 as usize)).map(|r| r.name.as_str()),
+                block_reason.and_then(|r| self.block_reasons.get(r.0 as usize)).map(|r| r.name.as_str()),
             ),
         };
         let blocker = f.block.and_then(|b| b.blocker).map(|r| self.role_title(r)).unwrap_or("");
