@@ -11,7 +11,7 @@
 //! cards, the contacts and the bonus lots must agree with the model, and a set
 //! of invariants is checked on the service's own state.
 
-use cashdesk_card::domain::{BonusState, Status};
+use cashdesk_card::domain::Status;
 use cashdesk_card::rules::{RuleHandle, RuleSet};
 use cashdesk_card::service::{BonusInput, Caller, CardService, ContactInput, Lookup};
 use cashdesk_card::store::{CardRecord, ContactRecord, Lot, MemStore, SledStore, Store};
@@ -91,8 +91,21 @@ const CARD_TYPES: [Option<&str>; 5] = [None, Some("0"), Some("1"), Some("2"), So
 const AMOUNTS: [(&str, Option<i64>); 7] =
     [("10", Some(1000)), ("0.25", Some(25)), ("3.10", Some(310)), ("0", None), ("-5", None), ("abc", None), ("", None)];
 const BONUS_TYPES: [&str; 3] = ["0", "1", "7"];
-const ACTIVE_FROM: [Option<&str>; 3] = [None, Some("2024-01-15"), Some("2024-02-30")];
-const EXPIRE: [Option<&str>; 3] = [None, Some("2031-12-31"), Some("31.12.2031")];
+/// (ActiveFrom, ExpireDate) of a lot: active, burned, not yet active, with
+/// and without expiry; the last two are not dates. No pair expires before it
+/// becomes active (SPEC does not say what that is).
+const DATES: [(Option<&str>, Option<&str>); 10] = [
+    (None, None),
+    (None, Some("2031-12-31")),
+    (Some("2024-01-15"), None),
+    (Some("2024-01-15"), Some("2024-06-30")),
+    (Some("2024-01-15"), Some("2030-06-30")),
+    (Some("2024-01-15"), Some("2031-12-31")),
+    (Some("2099-01-01"), None),
+    (Some("2099-01-01"), Some("2099-12-31")),
+    (Some("2024-02-30"), None),
+    (None, Some("31.12.2031")),
+];
 
 /// Reason codes as callers send them; `9` is no reason at all, and `4` is no
 /// unblock reason.
@@ -250,6 +263,47 @@ impl Model {
     /// §5.1: the contact's one card that is not blocked for replacement.
     fn current_card(&self, code: &str) -> Option<&'static str> {
         self.cards.iter().find(|(_, c)| c.contact == Some(code) && !c.replaced()).map(|(n, _)| *n)
+    }
+
+    /// §5.1: what a balance of card `n` shows as of `today`.
+    fn shown(&self, n: &'static str, today: NaiveDate) -> Shown {
+        let card = &self.cards[n];
+        let contact = card.contact.map_or((String::new(), String::new(), String::new()), |code| {
+            let c = &self.contacts[code];
+            (code.to_string(), c.mobile.unwrap_or("").to_string(), c.name.to_string())
+        });
+        let mut bonuses = Vec::new();
+        for t in ["0", "1"] {
+            let mut sums = [0i64; 4];
+            // The earliest ExpireDate among active lots, and the sum expiring then.
+            let mut nearest: Option<(NaiveDate, i64)> = None;
+            for lot in card.lots.iter().filter(|l| l.type_code == t) {
+                let state = if lot.expire.is_some_and(|e| e < today) {
+                    2
+                } else if lot.frozen || card.status == St::Blocked {
+                    3
+                } else if lot.active_from > today {
+                    1
+                } else {
+                    0
+                };
+                sums[state] += lot.cents;
+                if let (0, Some(e)) = (state, lot.expire) {
+                    nearest = match nearest {
+                        Some((d, sum)) if d == e => Some((d, sum + lot.cents)),
+                        Some((d, sum)) if d < e => Some((d, sum)),
+                        _ => Some((e, lot.cents)),
+                    };
+                }
+            }
+            for (state, sum) in ["0", "1", "2", "3"].into_iter().zip(sums) {
+                bonuses.push((t, state, sum, None));
+            }
+            if let Some((d, sum)) = nearest {
+                bonuses.push((t, "4", sum, Some(d)));
+            }
+        }
+        Shown { number: n.to_string(), contact, bonuses }
     }
 
     fn admin(role: &str) -> Result<(), ErrorKey> {
@@ -727,11 +781,10 @@ fn step() -> impl Strategy<Value = Vec<Op>> {
         number(),
         mostly(AMOUNTS[..3].iter().map(|a| a.0).collect(), AMOUNTS.iter().map(|a| a.0).collect()),
         mostly(BONUS_TYPES[..2].to_vec(), BONUS_TYPES.to_vec()),
-        mostly(ACTIVE_FROM[..2].to_vec(), ACTIVE_FROM.to_vec()),
-        mostly(EXPIRE[..2].to_vec(), EXPIRE.to_vec()),
+        mostly(DATES[..8].to_vec(), DATES.to_vec()),
         any::<bool>(),
     )
-        .prop_map(|(role, number, amount, type_code, active_from, expire, frozen)| {
+        .prop_map(|(role, number, amount, type_code, (active_from, expire), frozen)| {
             vec![Op::AddBonus { role, number, amount, type_code, active_from, expire, frozen }]
         });
     let issue = (role(), maybe(number())).prop_map(|(role, number)| vec![Op::Issue { role, number }]);
@@ -831,9 +884,16 @@ struct Answer {
     /// Done's flag, where the call returns one.
     changed: Option<bool>,
     status: Option<Status>,
-    /// The card a balance named, its bonus total (states 0–3) in hundredths,
-    /// and its contact's code.
-    balance: Option<(String, i64, String)>,
+    balance: Option<Shown>,
+}
+
+/// What a balance shows: card number, contact (code, mobile, name) and
+/// `Bonuses` as (type code, state code, hundredths, ExpireDate).
+#[derive(Debug, PartialEq, Eq)]
+struct Shown {
+    number: String,
+    contact: (String, String, String),
+    bonuses: Vec<(&'static str, &'static str, i64, Option<NaiveDate>)>,
 }
 
 fn cents(d: Decimal) -> i64 {
@@ -877,13 +937,16 @@ fn exec(svc: &CardService, op: &Op) -> Result<Answer, ErrorKey> {
                 By::Value(s) => Lookup::Value(s),
             };
             svc.balance(&caller, lookup, svc.today()).map(|b| {
-                let total = b
+                let bonuses = b
                     .bonuses
                     .iter()
-                    .filter(|l| l.state != BonusState::NearestExpiry)
-                    .map(|l| cents(l.amount.value()))
-                    .sum();
-                Answer { changed: None, status: Some(b.status), balance: Some((b.number, total, b.code)) }
+                    .map(|l| {
+                        let state = ["0", "1", "2", "3", "4"][l.state.index()];
+                        (["0", "1"][l.bonus_type.index()], state, cents(l.amount.value()), l.expire)
+                    })
+                    .collect();
+                let shown = Shown { number: b.number, contact: (b.code, b.mobile, b.name), bonuses };
+                Answer { changed: None, status: Some(b.status), balance: Some(shown) }
             })
         }
     };
@@ -1107,12 +1170,9 @@ fn run_case(ops: &[Op], store: Arc<dyn Store>, tally: &Tally) -> Result<(), Test
                 let n = n.expect("a Done names a card");
                 prop_assert_eq!(answer.status, Some(status_of(model.cards[n].status)), "{}: Done.status", ctx);
             }
-            if let Some((number, total, code)) = &answer.balance {
-                let n = n.expect("a balance names a card");
-                let m = &model.cards[n];
-                prop_assert_eq!(number.as_str(), n, "{}: the balance's card", ctx);
-                prop_assert_eq!(*total, m.cents(), "{}: the balance's total", ctx);
-                prop_assert_eq!(code.as_str(), m.contact.unwrap_or(""), "{}: the balance's contact", ctx);
+            if let Some(shown) = &answer.balance {
+                let want = model.shown(n.expect("a balance names a card"), today);
+                prop_assert_eq!(shown, &want, "{}: the balance (left: service, right: model)", ctx);
             }
             // Every change of a card is in its history, by the caller; a no-op is not.
             let touched: Vec<&str> =
@@ -1120,6 +1180,14 @@ fn run_case(ops: &[Op], store: Arc<dyn Store>, tally: &Tally) -> Result<(), Test
             match (n, effect.changed) {
                 (Some(n), true) => {
                     prop_assert!(touched.contains(&n), "{}: the change of card {} is not in its history", ctx, n);
+                    // Moved lots are in the history of the replaced card too (§5.3).
+                    let others = touched.len() - 1;
+                    prop_assert!(
+                        if effect.moved { others >= 1 } else { others == 0 },
+                        "{}: history grew for {:?}",
+                        ctx,
+                        touched
+                    );
                     let last = store.history(n).unwrap().pop().expect("history");
                     prop_assert_eq!(&last.role, op.role(), "{}: history role", ctx);
                     prop_assert_eq!(last.to, Some(status_of(model.cards[n].status)), "{}: history ToStatus", ctx);
