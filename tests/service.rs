@@ -186,3 +186,23 @@ fn racing_binds_to_one_contact_and_racing_blocks_each_have_one_winner() {
     let blocks = svc.history(&admin(), &winner).unwrap().iter().filter(|h| h.method == "Block").count();
     assert_eq!(blocks, 1, "one Block in the history");
 }
+
+#[test]
+fn an_already_expired_lot_without_active_from_is_kept_as_burned() {
+    let svc = service();
+    active_card(&svc, "900001", "E", "+79160000009");
+    let today = svc.today();
+    let past = (today - chrono::Days::new(10)).format("%Y-%m-%d").to_string();
+    let input = BonusInput { amount: Some("5".into()), expire_date: Some(past.clone()), ..Default::default() };
+    svc.add_bonus(&admin(), "900001", input).unwrap();
+    let b = svc.balance(&admin(), Lookup::Number("900001"), today).unwrap();
+    assert_eq!(amount(&b, BonusType::Monetary, BonusState::Burned), "5");
+    // A stated ActiveFrom after the ExpireDate is still a contradiction.
+    let input = BonusInput {
+        amount: Some("5".into()),
+        active_from: Some(today.format("%Y-%m-%d").to_string()),
+        expire_date: Some(past),
+        ..Default::default()
+    };
+    assert_eq!(svc.add_bonus(&admin(), "900001", input).unwrap_err().key, ErrorKey::InvalidDate);
+}

@@ -927,9 +927,12 @@ pub fn parse_lot(input: &BonusInput, today: NaiveDate) -> R<Lot> {
     let date = |s: Option<&str>| -> R<Option<NaiveDate>> {
         present(s).map(|d| parse_date(d).map_err(|e| Failure::new(ErrorKey::InvalidDate, e.to_string()))).transpose()
     };
-    let active_from = date(input.active_from.as_deref())?.unwrap_or(today);
+    let given_from = date(input.active_from.as_deref())?;
+    let active_from = given_from.unwrap_or(today);
     let expire = date(input.expire_date.as_deref())?;
-    if let Some(e) = expire {
+    // Only a stated ActiveFrom can contradict ExpireDate: a lot loaded after
+    // it expired (ActiveFrom defaulting to today) is valid and shows burned.
+    if let (Some(e), Some(_)) = (expire, given_from) {
         if e < active_from {
             return Err(Failure::new(
                 ErrorKey::InvalidDate,
