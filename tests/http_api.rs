@@ -514,3 +514,42 @@ fn integration_errors_reach_the_journal_without_secrets() {
         assert!(!raw.contains(secret), "{secret} leaked into the journal");
     }
 }
+
+#[test]
+fn sighup_swaps_in_good_rules_and_refuses_bad_ones() {
+    let app = common::spawn_app_with_own_rules();
+    let reg = app.rules.join("registration.toml");
+    let wait_for = |key: &str| {
+        for _ in 0..50 {
+            // Activation of a fresh card tells which registration rule is in force.
+            let n = format!("{}", 5_000_000 + rand_suffix());
+            app.card(&n);
+            app.issue(&n).expect_ok();
+            let code = format!("K{n}");
+            let mobile = format!("+7916{}", &n[0..7]);
+            app.contact(&code, &mobile, "Name Only");
+            app.bind(&n, &mobile).expect_ok();
+            if app.activate(&n).key() == key {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("rules did not reach the state answering {key}");
+    };
+    wait_for("OK");
+    // A good change: Email now required, so activation without one is refused.
+    std::fs::write(&reg, "required_fields = [\"Name\", \"Email\"]\n").unwrap();
+    app.hup();
+    wait_for("StatusError");
+    // A bad change is refused; the last good rules stay in force.
+    std::fs::write(&reg, "required_fields = [\"Nmae\"]\n").unwrap();
+    app.hup();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    wait_for("StatusError");
+}
+
+fn rand_suffix() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}

@@ -38,6 +38,7 @@ pub fn write_users(path: &Path) {
 pub struct App {
     pub addr: String,
     pub dir: PathBuf,
+    pub rules: PathBuf,
     _tmp: Option<tempfile::TempDir>,
     child: Option<Child>,
 }
@@ -46,12 +47,29 @@ pub fn rules_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")
 }
 
+/// Starts a server on a fresh temporary store with its own copy of the
+/// shipped rules in `dir/rules`, which a test may edit and reload.
+pub fn spawn_app_with_own_rules() -> App {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    write_users(&dir.join("users.toml"));
+    let rules = dir.join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    for entry in std::fs::read_dir(rules_dir()).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), rules.join(entry.file_name())).unwrap();
+    }
+    let mut app = App { addr: String::new(), dir, rules, _tmp: Some(tmp), child: None };
+    app.start();
+    app
+}
+
 /// Starts a server on a fresh temporary store.
 pub fn spawn_app() -> App {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
     write_users(&dir.join("users.toml"));
-    let mut app = App { addr: String::new(), dir, _tmp: Some(tmp), child: None };
+    let mut app = App { addr: String::new(), dir, rules: rules_dir(), _tmp: Some(tmp), child: None };
     app.start();
     app
 }
@@ -63,7 +81,7 @@ impl App {
             .args(["serve", "--data"])
             .arg(self.dir.join("data"))
             .arg("--rules")
-            .arg(rules_dir())
+            .arg(&self.rules)
             .arg("--users")
             .arg(self.dir.join("users.toml"))
             .args(["--listen", "127.0.0.1:0"])
