@@ -553,3 +553,34 @@ fn rand_suffix() -> u32 {
     static N: AtomicU32 = AtomicU32::new(0);
     N.fetch_add(1, Ordering::Relaxed)
 }
+
+#[test]
+fn sighup_reloads_the_users_file() {
+    let app = spawn_app();
+    let newcomer = {
+        use base64::Engine;
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("desk-99:s3cret:with:colons"))
+    };
+    app.raw("GET", "/api/card/balance/by/number/123456", Some(&newcomer), None).expect(401, "Unauthorized");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cashdesk"))
+        .args(["user", "add", "--name", "desk-99", "--role", "cashier", "--users"])
+        .arg(app.dir.join("users.toml"))
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"s3cret:with:colons\n").unwrap();
+    assert!(child.wait().unwrap().success());
+    let users = std::fs::read_to_string(app.dir.join("users.toml")).unwrap();
+    assert!(!users.contains("s3cret") && users.contains("$argon2id$"), "only a hash is stored");
+    app.hup();
+    for _ in 0..50 {
+        let r = app.raw("GET", "/api/card/balance/by/number/123456", Some(&newcomer), None);
+        if r.status == 200 {
+            r.expect(200, "CannotFindCardNumber");
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the new user was not loaded on SIGHUP");
+}
