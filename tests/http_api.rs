@@ -584,3 +584,59 @@ fn sighup_reloads_the_users_file() {
     }
     panic!("the new user was not loaded on SIGHUP");
 }
+
+#[test]
+fn config_file_and_environment_set_options_and_flags_win() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    common::write_users(&dir.join("users.toml"));
+    let config = dir.join("cashdesk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data = {:?}\nrules = {:?}\nusers = {:?}\nlisten = \"127.0.0.1:0\"\nbody_limit = 100\n",
+            dir.join("from-config"),
+            common::rules_dir(),
+            dir.join("users.toml")
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cashdesk"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .arg("--data")
+        .arg(dir.join("from-flag"))
+        .env("CASHDESK_BODY_LIMIT", "50000")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.trim().rsplit("http://").next().unwrap().to_string();
+    let app_like = |body: &str| {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        let auth = {
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode(format!("cashier:{}", common::PASSWORD))
+        };
+        let req = format!(
+            "POST /api/card/BindTo HTTP/1.1\r\nHost: t\r\nConnection: close\r\nAuthorization: Basic {auth}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    };
+    // The environment's 50,000-byte limit beats the config file's 100.
+    let body = format!("{{\"Number\":\"123456\",\"MobileNumber\":\"89160000001\",\"pad\":\"{}\"}}", "x".repeat(1000));
+    let out = app_like(&body);
+    assert!(out.contains("CannotFindCardNumber"), "{out}");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(dir.join("from-flag/store").exists(), "the --data flag wins over the config file");
+    assert!(!dir.join("from-config").exists());
+}
