@@ -6,7 +6,7 @@
 //! callers share one flush (group commit).
 
 mod sled_store;
-pub use sled_store::SledStore;
+pub use sled_store::{SledStore, SyncStats};
 
 use crate::domain::{Amount, BonusType, CardType, Category, Status};
 use chrono::NaiveDate;
