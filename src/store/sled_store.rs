@@ -314,6 +314,29 @@ pub struct SledStore {
     flusher: Option<JoinHandle<()>>,
 }
 
+/// How long `open` keeps retrying while sled's file lock is still held.
+const OPEN_LOCK_WAIT_MS_MAX: u64 = 3_000;
+
+/// sled's background I/O threads can hold the directory's file lock for a
+/// moment after the previous `Db` in this process was dropped, and a
+/// restarted server can race its predecessor's exit; both show up as "could
+/// not acquire lock". Retry briefly instead of failing the open.
+fn open_with_retry(config: &sled::Config) -> Result<sled::Db, StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        match config.open() {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && started.elapsed() < std::time::Duration::from_millis(OPEN_LOCK_WAIT_MS_MAX) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 impl SledStore {
     /// Opens (or creates) the store in directory `path`, completing any
     /// batch a crash interrupted.
@@ -328,7 +351,7 @@ impl SledStore {
     }
 
     fn from_config(config: sled::Config) -> Result<SledStore, StoreError> {
-        let db = config.open()?;
+        let db = open_with_retry(&config)?;
         let cards = db.open_tree(TREE_CARDS)?;
         let contacts = db.open_tree(TREE_CONTACTS)?;
         let phones = db.open_tree(TREE_PHONES)?;
