@@ -537,7 +537,19 @@ pub fn compile(files: &[(&str, &str)]) -> Result<RuleSet, RuleErrors> {
     let Some(messages) = messages else {
         return Err(RuleErrors(vec![problem("messages.toml", 0, 0, "missing rule file".into(), None)]));
     };
+    let mut decisions = [[Decision { outcome: Outcome::Stay, check: Check::Transition, rule: RuleId(0) }; 16]; 5];
+    for (t, cells) in table.iter().enumerate() {
+        for (c, &row) in cells.iter().enumerate() {
+            // Every cell has a row: gaps were refused above.
+            if let Some(tr) = transitions.get(row as usize) {
+                decisions[t][c] = Decision { outcome: tr.outcome, check: Check::Transition, rule: tr.rule };
+            }
+        }
+    }
+    let block_masks = block_reasons.iter().map(|b| b.block_roles).collect();
     Ok(RuleSet {
+        decisions,
+        block_masks,
         status_codes,
         status_names,
         roles,
@@ -556,7 +568,6 @@ pub fn compile(files: &[(&str, &str)]) -> Result<RuleSet, RuleErrors> {
         bonus_state_names,
         bonus_type_names,
         transitions,
-        table,
         sources: cx.sources,
         messages,
     })

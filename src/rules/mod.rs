@@ -270,8 +270,11 @@ pub struct RuleSet {
     pub(crate) bonus_state_names: [String; 5],
     pub(crate) bonus_type_names: [String; 2],
     pub(crate) transitions: Vec<TransitionDef>,
-    /// Per transition method, per (status, bound, registered): the row index.
-    pub(crate) table: [[u16; 16]; 5],
+    /// Per transition method, per (status, bound, registered): the decision
+    /// of the one row that matches (compile checked there is exactly one), and the block reasons' role masks
+    /// in a dense array: the hot path reads two small arrays and nothing else.
+    pub(crate) decisions: [[Decision; 16]; 5],
+    pub(crate) block_masks: Vec<u64>,
     pub(crate) sources: Vec<RuleSource>,
     pub(crate) messages: Messages,
 }
@@ -318,34 +321,36 @@ impl RuleSet {
             // Balance and Admin do not move a card; access is `may_call`.
             return Decision { outcome: Outcome::Stay, check: Check::Transition, rule: RuleId(0) };
         };
-        let row = &self.transitions[self.table[t][cell(f.status, f.bound, f.registered)] as usize];
-        let by_row = Decision { outcome: row.outcome, check: Check::Transition, rule: row.rule };
+        let by_row = self.decisions[t][cell(f.status, f.bound, f.registered)];
         let role = f.role.0;
         match f.method {
             Method::Block => {
                 let Some(r) = f.reason else {
-                    return refuse(ErrorKey::BlockReasonError, Check::UnknownReason, row.rule);
+                    return refuse(ErrorKey::BlockReasonError, Check::UnknownReason, by_row.rule);
                 };
-                let reason = &self.block_reasons[r.0 as usize];
-                if !has(reason.block_roles, role) {
-                    return refuse(ErrorKey::BlockReasonError, Check::BlockReasonRole, reason.rule);
+                match self.block_masks.get(r.0 as usize) {
+                    Some(&mask) if has(mask, role) => by_row,
+                    _ => refuse(
+                        ErrorKey::BlockReasonError,
+                        Check::BlockReasonRole,
+                        self.block_reasons[r.0 as usize].rule,
+                    ),
                 }
-                by_row
             }
             Method::UnBlock => {
                 // SPEC.md §5.6: an unknown reason code (step 3) answers before
                 // the card's status (step 5), as for Block.
                 let Some(u) = f.reason else {
-                    return refuse(ErrorKey::UnBlockReasonError, Check::UnknownReason, row.rule);
+                    return refuse(ErrorKey::UnBlockReasonError, Check::UnknownReason, by_row.rule);
                 };
-                if matches!(row.outcome, Outcome::Refuse(_)) {
+                if matches!(by_row.outcome, Outcome::Refuse(_)) {
                     return by_row;
                 }
                 let block = f.block.unwrap_or(BlockFacts { reason: None, blocker: None });
                 let Some(b) = block.reason else {
                     // The card's block reason is no longer in the rules: nobody
                     // can know whether lifting it is allowed, so it is not.
-                    return refuse(ErrorKey::UnBlockReasonError, Check::LiftRole, row.rule);
+                    return refuse(ErrorKey::UnBlockReasonError, Check::LiftRole, by_row.rule);
                 };
                 let breason = &self.block_reasons[b.0 as usize];
                 if breason.is_final {
