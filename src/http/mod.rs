@@ -253,14 +253,8 @@ where
     seen.role = principal.role.clone();
     let caller = Caller::new(principal.name, principal.role);
     // 3. method access per role (403), before the body is read.
-    let rules = app.service.rules();
-    let allowed = rules.role(&caller.role).is_some_and(|r| rules.may_call(r, route.method()));
-    if !allowed {
-        return envelope(
-            StatusCode::FORBIDDEN,
-            ErrorKey::AccessDenied,
-            &format!("the role `{}` may not call {}", caller.role, route.method().name()),
-        );
+    if let Err(f) = app.service.check_access(&caller, route.method()) {
+        return failure_response(&f);
     }
     // 4. body: size limit (413), then a JSON object (400).
     let fields = if route.has_body() {
@@ -289,17 +283,13 @@ where
     }
 }
 
-/// Runs blocking service work (fsync waits) off the async threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Resp> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|_| envelope(StatusCode::INTERNAL_SERVER_ERROR, ErrorKey::InternalError, "internal error"))
-}
-
-fn done_response(r: Result<impl Sized, Failure>) -> Resp {
-    match r {
-        Ok(_) => ok_envelope(),
-        Err(f) => failure_response(&f),
+/// Runs a state-changing service call (it waits for fsync) off the async
+/// threads and answers with the plain envelope.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, Failure> + Send + 'static) -> Resp {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(_)) => ok_envelope(),
+        Ok(Err(f)) => failure_response(&f),
+        Err(_) => envelope(StatusCode::INTERNAL_SERVER_ERROR, ErrorKey::InternalError, "internal error"),
     }
 }
 
@@ -329,26 +319,19 @@ async fn dispatch(
         Route::Issue | Route::Active => {
             let number = query_param(query, "Number");
             let is_issue = *route == Route::Issue;
-            let r = blocking(move || {
+            blocking(move || {
                 if is_issue {
                     svc.issue(&caller, number.as_deref())
                 } else {
                     svc.active(&caller, number.as_deref())
                 }
             })
-            .await;
-            match r {
-                Ok(r) => done_response(r),
-                Err(resp) => resp,
-            }
+            .await
         }
         Route::BindTo => {
             let number = fields.string("Number")?;
             let mobile = fields.string("MobileNumber")?;
-            match blocking(move || svc.bind_to(&caller, number.as_deref(), mobile.as_deref())).await {
-                Ok(r) => done_response(r),
-                Err(resp) => resp,
-            }
+            blocking(move || svc.bind_to(&caller, number.as_deref(), mobile.as_deref())).await
         }
         Route::Block | Route::UnBlock => {
             let is_block = *route == Route::Block;
@@ -357,18 +340,14 @@ async fn dispatch(
             let reason = fields.code(if is_block { "BlockReasonCode" } else { "UnBlockReasonCode" })?;
             // The reason name is informational; still a string if present.
             let _ = fields.string(if is_block { "BlockReasonName" } else { "UnBlockReasonName" })?;
-            let r = blocking(move || {
+            blocking(move || {
                 if is_block {
                     svc.block(&caller, number.as_deref(), mobile.as_deref(), reason.as_deref())
                 } else {
                     svc.unblock(&caller, number.as_deref(), mobile.as_deref(), reason.as_deref())
                 }
             })
-            .await;
-            match r {
-                Ok(r) => done_response(r),
-                Err(resp) => resp,
-            }
+            .await
         }
         Route::PutContact(code) => {
             let input = ContactInput {
@@ -381,19 +360,13 @@ async fn dispatch(
                 fields: fields.string_map("Fields")?,
             };
             let code = code.clone();
-            match blocking(move || svc.upsert_contact(&caller, &code, input)).await {
-                Ok(r) => done_response(r),
-                Err(resp) => resp,
-            }
+            blocking(move || svc.upsert_contact(&caller, &code, input)).await
         }
         Route::PutCard(number) => {
             let category = fields.code("CategoryCode")?;
             let card_type = fields.code("TypeCode")?;
             let number = number.clone();
-            match blocking(move || svc.upsert_card(&caller, &number, category.as_deref(), card_type.as_deref())).await {
-                Ok(r) => done_response(r),
-                Err(resp) => resp,
-            }
+            blocking(move || svc.upsert_card(&caller, &number, category.as_deref(), card_type.as_deref())).await
         }
         Route::AddBonus(number) => {
             let input = BonusInput {
@@ -404,10 +377,7 @@ async fn dispatch(
                 frozen: fields.boolean("Frozen")?,
             };
             let number = number.clone();
-            match blocking(move || svc.add_bonus(&caller, &number, input)).await {
-                Ok(r) => done_response(r),
-                Err(resp) => resp,
-            }
+            blocking(move || svc.add_bonus(&caller, &number, input)).await
         }
         Route::History(number) => match svc.history(&caller, number) {
             Ok(h) => respond(StatusCode::OK, wire::history_json(&h)),

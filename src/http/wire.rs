@@ -64,6 +64,11 @@ impl Fields {
         })
     }
 
+    /// The field's JSON text, `None` when absent or `null`.
+    fn present(&self, name: &str) -> Option<&str> {
+        self.raw(name).map(|r| r.get().trim()).filter(|t| *t != "null")
+    }
+
     fn raw(&self, name: &str) -> Option<&RawValue> {
         self.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_ref())
     }
@@ -79,11 +84,7 @@ impl Fields {
 
     /// A code: a string, or an integer (`0` and `"0"` mean the same).
     pub fn code(&self, name: &str) -> Result<Option<String>, Malformed> {
-        let Some(raw) = self.raw(name) else { return Ok(None) };
-        let text = raw.get().trim();
-        if text == "null" {
-            return Ok(None);
-        }
+        let Some(text) = self.present(name) else { return Ok(None) };
         if let Ok(s) = serde_json::from_str::<String>(text) {
             return Ok(Some(s));
         }
@@ -98,11 +99,7 @@ impl Fields {
 
     /// A decimal amount: a JSON number (read exactly, never via a float) or a string.
     pub fn amount(&self, name: &str) -> Result<Option<String>, Malformed> {
-        let Some(raw) = self.raw(name) else { return Ok(None) };
-        let text = raw.get().trim();
-        if text == "null" {
-            return Ok(None);
-        }
+        let Some(text) = self.present(name) else { return Ok(None) };
         if let Ok(s) = serde_json::from_str::<String>(text) {
             return Ok(Some(s));
         }

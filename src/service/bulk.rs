@@ -9,8 +9,8 @@
 //! appear twice, and a mobile number taken by an earlier row is taken.
 
 use super::{
-    check_contact, merge_contact, mobile_taken, new_card, parse_card_type, parse_category, parse_lot, parse_number,
-    BonusInput, Caller, CardService, ContactInput, Failure, R,
+    card_not_found, check_contact, merge_contact, mobile_taken, new_card, parse_card_type, parse_category, parse_lot,
+    parse_number, BonusInput, Caller, CardService, ContactInput, Failure, R,
 };
 use crate::rules::Method;
 use crate::store::{Batch, CardRecord, ContactRecord, ContactWrite, Lot};
@@ -84,8 +84,7 @@ impl CardService {
     /// Refuses a caller who may not use the admin operations (and so may not
     /// import): `AccessDenied`, as the admin endpoints answer.
     pub fn check_admin(&self, caller: &Caller) -> R<()> {
-        let rules = self.rules.current();
-        self.access(&rules, caller, Method::Admin).map(|_| ())
+        self.check_access(caller, Method::Admin)
     }
 
     /// Creates or updates many contacts in one transaction, each row as
@@ -244,9 +243,7 @@ impl CardService {
                     None => match self.store.card(number.as_str())? {
                         Some(card) => cards.insert(number.as_str().to_string(), PendingCard { card, lots: None }),
                         None => {
-                            let f =
-                                Failure::new(ErrorKey::CannotFindCardNumber, format!("no card with number {number}"));
-                            bad.push((line, f));
+                            bad.push((line, card_not_found(ErrorKey::CannotFindCardNumber, &number)));
                             continue;
                         }
                     },

@@ -158,6 +158,12 @@ impl CardService {
         self.rules.current().zone().today()
     }
 
+    /// May this caller call this method at all? (AccessDenied otherwise.)
+    /// The HTTP layer asks before reading a body, so a 403 comes before 413/400.
+    pub fn check_access(&self, caller: &Caller, method: Method) -> R<()> {
+        self.access(&self.rules.current(), caller, method).map(|_| ())
+    }
+
     fn access(&self, rules: &RuleSet, caller: &Caller, method: Method) -> R<crate::rules::RoleId> {
         match rules.role(&caller.role) {
             Some(r) if rules.may_call(r, method) => Ok(r),
@@ -200,14 +206,18 @@ impl CardService {
         Ok(None)
     }
 
-    fn history_entry(
+    /// Appends one entry to the card's history in the batch and advances the
+    /// card's sequence; every history write goes through here.
+    fn record_history(
+        batch: &mut Batch,
+        card: &mut CardRecord,
         caller: &Caller,
         method: Method,
         from: Option<Status>,
         to: Option<Status>,
         reason: String,
-    ) -> HistoryEntry {
-        HistoryEntry {
+    ) {
+        let entry = HistoryEntry {
             time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             user: caller.user.clone(),
             role: caller.role.clone(),
@@ -215,10 +225,7 @@ impl CardService {
             from,
             to,
             reason,
-        }
-    }
-
-    fn push_history(batch: &mut Batch, card: &mut CardRecord, entry: HistoryEntry) {
+        };
         batch.history.push((card.number.clone(), card.history_len, entry));
         card.history_len += 1;
     }
@@ -248,9 +255,7 @@ impl CardService {
         match lookup {
             Lookup::Number(n) => {
                 let number = parse_number(rules, n)?;
-                self.store.card(number.as_str())?.ok_or_else(|| {
-                    Failure::new(ErrorKey::CannotFindCardNumber, format!("no card with number {number}"))
-                })
+                self.store.card(number.as_str())?.ok_or_else(|| card_not_found(ErrorKey::CannotFindCardNumber, &number))
             }
             Lookup::Phone(p) => {
                 let mobile = parse_mobile(rules, p)?;
@@ -289,7 +294,7 @@ impl CardService {
                     }
                 }
                 Err(match as_number {
-                    Some(n) => Failure::new(ErrorKey::CannotFindCardNumber, format!("no card with number {n}")),
+                    Some(n) => card_not_found(ErrorKey::CannotFindCardNumber, n),
                     None => {
                         Failure::new(ErrorKey::CannotFindContactCode, format!("no card found for contact code {v}"))
                     }
@@ -317,10 +322,7 @@ impl CardService {
         let number = parse_number(&rules, number.unwrap_or(""))?;
         let done = {
             let _guard = self.lock();
-            let mut card = self
-                .store
-                .card(number.as_str())?
-                .ok_or_else(|| Failure::new(not_found, format!("no card with number {number}")))?;
+            let mut card = self.store.card(number.as_str())?.ok_or_else(|| card_not_found(not_found, &number))?;
             let contact = self.bound_contact(&card)?;
             let facts = Facts {
                 method,
@@ -360,8 +362,7 @@ impl CardService {
                     _ => {}
                 }
                 let mut batch = Batch::default();
-                let entry = Self::history_entry(caller, facts.method, Some(from), Some(to), reason);
-                Self::push_history(&mut batch, card, entry);
+                Self::record_history(&mut batch, card, caller, facts.method, Some(from), Some(to), reason);
                 batch.cards.push(card.clone());
                 self.commit(&batch)?;
                 Ok(Done { changed: from != to, status: to })
@@ -381,7 +382,7 @@ impl CardService {
             let mut card = self
                 .store
                 .card(number.as_str())?
-                .ok_or_else(|| Failure::new(ErrorKey::CannotFindCardNumber, format!("no card with number {number}")))?;
+                .ok_or_else(|| card_not_found(ErrorKey::CannotFindCardNumber, &number))?;
             let contact = self.store.contact_by_mobile(mobile.as_str())?.ok_or_else(|| {
                 Failure::new(ErrorKey::CannotFindMobile, format!("no contact with mobile number {mobile}"))
             })?;
@@ -462,14 +463,15 @@ impl CardService {
         }
         card.contact = Some(contact.code.clone());
         card.status = to;
-        let entry = Self::history_entry(
+        Self::record_history(
+            &mut batch,
+            card,
             caller,
             Method::BindTo,
             Some(from),
             Some(to),
             format!("bound to contact {}", contact.code),
         );
-        Self::push_history(&mut batch, card, entry);
         if rules.options().move_lots_on_replacement {
             let mut lots = self.store.lots(&card.number)?;
             for mut old in replaced {
@@ -480,22 +482,25 @@ impl CardService {
                 let total = moved.iter().fold(Amount::ZERO, |a, l| a.plus(l.amount));
                 lots.extend(moved);
                 batch.lots.push((old.number.clone(), Vec::new()));
-                let e_old = Self::history_entry(
+                let old_status = Some(old.status);
+                Self::record_history(
+                    &mut batch,
+                    &mut old,
                     caller,
                     Method::BindTo,
-                    Some(old.status),
-                    Some(old.status),
+                    old_status,
+                    old_status,
                     format!("bonus lots ({total}) moved to replacement card {}", card.number),
                 );
-                Self::push_history(&mut batch, &mut old, e_old);
-                let e_new = Self::history_entry(
+                Self::record_history(
+                    &mut batch,
+                    card,
                     caller,
                     Method::BindTo,
                     Some(to),
                     Some(to),
                     format!("bonus lots ({total}) moved from replaced card {}", old.number),
                 );
-                Self::push_history(&mut batch, card, e_new);
                 batch.cards.push(old);
             }
             batch.lots.push((card.number.clone(), lots));
@@ -572,13 +577,12 @@ impl CardService {
         };
         let done = {
             let _guard = self.lock();
-            let mut card =
-                match &number {
-                    Some(n) => Some(self.store.card(n.as_str())?.ok_or_else(|| {
-                        Failure::new(ErrorKey::CannotFindCardNumber, format!("no card with number {n}"))
-                    })?),
-                    None => None,
-                };
+            let mut card = match &number {
+                Some(n) => Some(
+                    self.store.card(n.as_str())?.ok_or_else(|| card_not_found(ErrorKey::CannotFindCardNumber, n))?,
+                ),
+                None => None,
+            };
             if let Some(m) = &mobile {
                 let contact = self.store.contact_by_mobile(m.as_str())?.ok_or_else(|| {
                     Failure::new(ErrorKey::CannotFindMobile, format!("no contact with mobile number {m}"))
@@ -698,16 +702,14 @@ impl CardService {
         let rules = self.rules.current();
         self.access(&rules, caller, Method::Admin)?;
         let number = parse_number(&rules, number)?;
-        // Existence first: SPEC lists CannotFindCardNumber before the lot's own errors.
-        if self.store.card(number.as_str())?.is_none() {
-            return Err(Failure::new(ErrorKey::CannotFindCardNumber, format!("no card with number {number}")));
-        }
-        let lot = parse_lot(&input, self.today())?;
-        {
+        let today = self.today();
+        let lot = {
             let _guard = self.lock();
+            // Existence first: SPEC lists CannotFindCardNumber before the lot's own errors.
             let Some(mut card) = self.store.card(number.as_str())? else {
-                return Err(Failure::new(ErrorKey::CannotFindCardNumber, format!("no card with number {number}")));
+                return Err(card_not_found(ErrorKey::CannotFindCardNumber, &number));
             };
+            let lot = parse_lot(&input, today)?;
             let mut lots = self.store.lots(number.as_str())?;
             lots.push(lot.clone());
             let mut batch = Batch::default();
@@ -715,7 +717,8 @@ impl CardService {
             batch.cards.push(card);
             batch.lots.push((number.as_str().to_string(), lots));
             self.commit(&batch)?;
-        }
+            lot
+        };
         self.store.sync()?;
         Ok(lot)
     }
@@ -738,8 +741,7 @@ impl CardService {
             let what = if created { "card created" } else { "category or type changed" };
             let reason = format!("{what}: category {}, type {}", card.category.code(), card.card_type.code());
             let from = if created { None } else { Some(card.status) };
-            let entry = Self::history_entry(caller, Method::Admin, from, Some(card.status), reason);
-            Self::push_history(batch, card, entry);
+            Self::record_history(batch, card, caller, Method::Admin, from, Some(card.status), reason);
         }
         changed
     }
@@ -752,8 +754,7 @@ impl CardService {
             lot.bonus_type.code(),
             lot.expire.map(|e| format!(", expires {e}")).unwrap_or_default()
         );
-        let entry = Self::history_entry(caller, Method::Admin, Some(card.status), Some(card.status), reason);
-        Self::push_history(batch, card, entry);
+        Self::record_history(batch, card, caller, Method::Admin, Some(card.status), Some(card.status), reason);
     }
 
     /// A card's history, oldest first.
@@ -762,7 +763,7 @@ impl CardService {
         self.access(&rules, caller, Method::Admin)?;
         let number = parse_number(&rules, number)?;
         if self.store.card(number.as_str())?.is_none() {
-            return Err(Failure::new(ErrorKey::CannotFindCardNumber, format!("no card with number {number}")));
+            return Err(card_not_found(ErrorKey::CannotFindCardNumber, &number));
         }
         Ok(self.store.history(number.as_str())?)
     }
@@ -776,6 +777,11 @@ impl CardService {
     pub fn card(&self, number: &str) -> R<Option<CardRecord>> {
         Ok(self.store.card(number)?)
     }
+}
+
+/// "No such card", the same words wherever a number finds nothing.
+pub(crate) fn card_not_found(key: ErrorKey, number: impl std::fmt::Display) -> Failure {
+    Failure::new(key, format!("no card with number {number}"))
 }
 
 fn blocked_for_replacement(rules: &RuleSet, card: &CardRecord) -> bool {
