@@ -227,10 +227,11 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         };
         let server = Server::open(config)?;
         let summary = cashdesk_card::demo::seed(&server.service)?;
-        return rt.block_on(server.run(move |addr| {
+        rt.block_on(server.run(move |addr| {
             cashdesk_card::demo::print_welcome(&mut std::io::stdout(), addr, &data, &setup, &summary);
             let _ = std::io::stdout().flush();
-        }));
+        }))?;
+        return Ok(());
     }
     let need =
         |v: Option<PathBuf>, flag: &str| v.with_context(|| format!("--{flag} is required (or set it in --config)"));
@@ -246,7 +247,8 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
     rt.block_on(server.run(|addr| {
         println!("cashdesk listening on http://{addr}");
         let _ = std::io::stdout().flush();
-    }))
+    }))?;
+    Ok(())
 }
 
 fn user_add(users: &Path, name: &str, role: &str, rules: Option<&Path>) -> anyhow::Result<()> {

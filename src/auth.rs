@@ -76,10 +76,10 @@ pub const THROTTLE_ENTRIES_MAX: usize = 10_000;
 /// Messages never contain a password or a password hash.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error("cannot read users file `{}`: {source}", path.display())]
-    Read { path: PathBuf, source: io::Error },
-    #[error("cannot write users file `{}`: {source}", path.display())]
-    Write { path: PathBuf, source: io::Error },
+    #[error("cannot read users file `{}`: {error}", path.display())]
+    Read { path: PathBuf, error: io::Error },
+    #[error("cannot write users file `{}`: {error}", path.display())]
+    Write { path: PathBuf, error: io::Error },
     /// `at` is `file` or `file:line:column`.
     #[error("{at}: {message}")]
     Invalid { at: String, message: String },
@@ -145,7 +145,7 @@ struct OutUser<'a> {
 impl Users {
     /// Reads and checks a users file.
     pub fn load(path: &Path) -> Result<Users, AuthError> {
-        let text = read_limited(path).map_err(|source| AuthError::Read { path: path.to_path_buf(), source })?;
+        let text = read_limited(path).map_err(|error| AuthError::Read { path: path.to_path_buf(), error })?;
         Users::parse(&text, &path.display().to_string())
     }
 
@@ -338,7 +338,7 @@ pub fn add_or_replace_user(path: &Path, name: &str, role: &str, password: &str) 
     let mut users = match read_limited(path) {
         Ok(text) => Users::parse(&text, &path.display().to_string())?,
         Err(e) if e.kind() == io::ErrorKind::NotFound => Users::default(),
-        Err(source) => return Err(AuthError::Read { path: path.to_path_buf(), source }),
+        Err(error) => return Err(AuthError::Read { path: path.to_path_buf(), error }),
     };
     let user = User { name: name.to_string(), role: role.to_string(), hash: Arc::from(hash_password(password)) };
     let full = users.users.len() >= USERS_MAX;
@@ -348,7 +348,7 @@ pub fn add_or_replace_user(path: &Path, name: &str, role: &str, password: &str) 
         None => users.users.push(user),
     }
     write_atomically(path, users.to_toml().as_bytes())
-        .map_err(|source| AuthError::Write { path: path.to_path_buf(), source })
+        .map_err(|error| AuthError::Write { path: path.to_path_buf(), error })
 }
 
 /// Temp file in the same directory (so the rename cannot cross file

@@ -70,12 +70,12 @@ const SECRET_FIELD_PARTS: [&str; 2] = ["password", "authorization"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
-    #[error("cannot create journal directory `{path}`: {source}")]
-    CreateDir { path: PathBuf, source: io::Error },
-    #[error("cannot open journal `{path}`: {source}")]
-    Open { path: PathBuf, source: io::Error },
-    #[error("cannot read journal `{path}`: {source}")]
-    Read { path: PathBuf, source: io::Error },
+    #[error("cannot create journal directory `{path}`: {error}")]
+    CreateDir { path: PathBuf, error: io::Error },
+    #[error("cannot open journal `{path}`: {error}")]
+    Open { path: PathBuf, error: io::Error },
+    #[error("cannot read journal `{path}`: {error}")]
+    Read { path: PathBuf, error: io::Error },
     #[error("cannot start the journal writer: {0}")]
     Spawn(io::Error),
 }
@@ -145,9 +145,9 @@ impl Journal {
     /// Opens (creating if needed) `dir/journal.jsonl` for appending and starts
     /// the writer thread. With `log_requests` false only errors are journaled.
     pub fn open(dir: &Path, log_requests: bool) -> Result<Journal, JournalError> {
-        std::fs::create_dir_all(dir).map_err(|source| JournalError::CreateDir { path: dir.to_path_buf(), source })?;
+        std::fs::create_dir_all(dir).map_err(|error| JournalError::CreateDir { path: dir.to_path_buf(), error })?;
         let path = journal_path(dir);
-        let open_error = |source| JournalError::Open { path: path.clone(), source };
+        let open_error = |error| JournalError::Open { path: path.clone(), error };
         let existed = path.exists();
         // Read access too, only to look at the last byte below.
         let mut file = OpenOptions::new().read(true).append(true).create(true).open(&path).map_err(open_error)?;
@@ -526,7 +526,7 @@ impl JournalFilter {
 /// line must not hide the rest of the journal.
 pub fn read_journal(dir: &Path, filter: &JournalFilter) -> Result<Vec<JournalEntry>, JournalError> {
     let path = journal_path(dir);
-    let read_error = |source| JournalError::Read { path: path.clone(), source };
+    let read_error = |error| JournalError::Read { path: path.clone(), error };
     let mut reader = BufReader::new(File::open(&path).map_err(read_error)?);
     let mut entries = Vec::new();
     // Bytes, not `String`: a line torn inside a UTF-8 sequence is not UTF-8.

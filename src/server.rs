@@ -9,10 +9,31 @@ use crate::journal::Journal;
 use crate::rules::{RuleHandle, RuleSet};
 use crate::service::CardService;
 use crate::store::{SledStore, Store};
-use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// Why the server could not start or stop cleanly. (Errors per layer: the
+/// library has its own enum; `anyhow` stays in `bin/`.)
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    // Each message carries its cause, so none is also a `source`: a printed
+    // chain would say it twice.
+    #[error("the rules do not check:\n{0}")]
+    Rules(crate::rules::RuleErrors),
+    #[error("{0}")]
+    Users(crate::auth::AuthError),
+    #[error("cannot create {}: {error}", path.display())]
+    DataDir { path: PathBuf, error: std::io::Error },
+    #[error("{0}")]
+    Store(crate::store::StoreError),
+    #[error("{0}")]
+    Journal(crate::journal::JournalError),
+    #[error("cannot listen on {addr}: {error}")]
+    Listen { addr: SocketAddr, error: std::io::Error },
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+}
 
 /// Everything `cashdesk serve` needs, after flags, environment and config
 /// file have been merged.
@@ -45,17 +66,15 @@ fn check_roles(users: &Users, rules: &RuleSet) {
 
 impl Server {
     /// Opens the store and journal under `data`, loads rules and users.
-    pub fn open(config: ServeConfig) -> anyhow::Result<Server> {
-        let rules = RuleSet::load_dir(&config.rules).map_err(|e| anyhow::anyhow!("the rules do not check:\n{e}"))?;
-        let users =
-            Users::load(&config.users).with_context(|| format!("cannot load users from {}", config.users.display()))?;
+    pub fn open(config: ServeConfig) -> Result<Server, ServerError> {
+        let rules = RuleSet::load_dir(&config.rules).map_err(ServerError::Rules)?;
+        let users = Users::load(&config.users).map_err(ServerError::Users)?;
         check_roles(&users, &rules);
-        std::fs::create_dir_all(&config.data).with_context(|| format!("cannot create {}", config.data.display()))?;
-        let store = SledStore::open(&config.data.join("store")).context("cannot open the store")?;
-        let store: Arc<dyn Store> = Arc::new(store);
-        let journal = Arc::new(
-            Journal::open(&config.data.join("journal"), config.log_requests).context("cannot open the journal")?,
-        );
+        std::fs::create_dir_all(&config.data)
+            .map_err(|error| ServerError::DataDir { path: config.data.clone(), error })?;
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(&config.data.join("store")).map_err(ServerError::Store)?);
+        let journal =
+            Arc::new(Journal::open(&config.data.join("journal"), config.log_requests).map_err(ServerError::Journal)?);
         let service = Arc::new(CardService::new(store, Arc::new(RuleHandle::new(rules))));
         let auth = Arc::new(Authenticator::new(users));
         Ok(Server { config, service, auth, journal })
@@ -79,11 +98,11 @@ impl Server {
     }
 
     /// Serves until SIGTERM or SIGINT. `ready` gets the bound address.
-    pub async fn run(self, ready: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
-        let listener = tokio::net::TcpListener::bind(self.config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", self.config.listen))?;
-        let addr = listener.local_addr()?;
+    pub async fn run(self, ready: impl FnOnce(SocketAddr)) -> Result<(), ServerError> {
+        let listen = self.config.listen;
+        let listener =
+            tokio::net::TcpListener::bind(listen).await.map_err(|error| ServerError::Listen { addr: listen, error })?;
+        let addr = listener.local_addr().map_err(|error| ServerError::Listen { addr: listen, error })?;
         let app = Arc::new(App {
             service: self.service.clone(),
             auth: self.auth.clone(),
@@ -103,7 +122,7 @@ impl Server {
             })
             .run()
             .await;
-        server.service.store().sync().context("final flush of the store failed")?;
+        server.service.store().sync().map_err(ServerError::Store)?;
         server.journal.flush();
         tracing::info!("stopped; the store is flushed");
         Ok(())
@@ -111,11 +130,11 @@ impl Server {
 }
 
 #[cfg(unix)]
-fn spawn_signal_handlers(server: Arc<Server>, stop: tokio::sync::oneshot::Sender<()>) -> anyhow::Result<()> {
+fn spawn_signal_handlers(server: Arc<Server>, stop: tokio::sync::oneshot::Sender<()>) -> Result<(), ServerError> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate()).map_err(ServerError::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(ServerError::Signals)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(ServerError::Signals)?;
     tokio::spawn(async move {
         tokio::select! {
             _ = term.recv() => tracing::info!("SIGTERM"),
@@ -134,7 +153,7 @@ fn spawn_signal_handlers(server: Arc<Server>, stop: tokio::sync::oneshot::Sender
 }
 
 #[cfg(not(unix))]
-fn spawn_signal_handlers(_server: Arc<Server>, stop: tokio::sync::oneshot::Sender<()>) -> anyhow::Result<()> {
+fn spawn_signal_handlers(_server: Arc<Server>, stop: tokio::sync::oneshot::Sender<()>) -> Result<(), ServerError> {
     tokio::spawn(async move {
         let _ = tokio::signal::ctrl_c().await;
         let _ = stop.send(());
