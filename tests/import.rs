@@ -9,7 +9,8 @@ use indicatif::ProgressBar;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// A MemStore that counts commits and syncs, to see the batching.
+/// A MemStore that counts durable state changes (`transact` calls whose
+/// operation wrote a batch), to see the batching.
 #[derive(Default)]
 struct Counting {
     inner: MemStore,
@@ -43,6 +44,16 @@ impl Store for Counting {
     fn sync(&self) -> Result<(), StoreError> {
         self.syncs.fetch_add(1, Ordering::SeqCst);
         self.inner.sync()
+    }
+    fn transact(&self, op: &mut (dyn FnMut() -> Option<Batch> + Send)) -> Result<(), StoreError> {
+        self.syncs.fetch_add(1, Ordering::SeqCst);
+        self.inner.transact(&mut || {
+            let batch = op();
+            if batch.is_some() {
+                self.commits.fetch_add(1, Ordering::SeqCst);
+            }
+            batch
+        })
     }
     fn card_count(&self) -> usize {
         self.inner.card_count()

@@ -101,8 +101,7 @@ impl CardService {
                 Err(f) => bad.push((line, f)),
             }
         }
-        {
-            let _guard = self.lock();
+        self.write(|out| {
             let mut contacts: Overlay<PendingContact> = Overlay::new();
             // Mobile → its holder within this call; `None`: released by a row.
             let mut phones: HashMap<String, Option<String>> = HashMap::new();
@@ -153,9 +152,9 @@ impl CardService {
                     .collect(),
                 ..Default::default()
             };
-            self.commit(&batch)?;
-        }
-        self.store.sync()?;
+            *out = batch;
+            Ok(())
+        })?;
         bad.sort_by_key(|(line, _)| *line);
         Ok(bad)
     }
@@ -179,8 +178,7 @@ impl CardService {
                 Err(f) => bad.push((line, f)),
             }
         }
-        {
-            let _guard = self.lock();
+        self.write(|out| {
             let mut batch = Batch::default();
             // Each card with its history length in the store (None: created
             // by this call); a card is written only if this call changed it.
@@ -209,9 +207,9 @@ impl CardService {
                 .filter(|(card, stored_len)| *stored_len != Some(card.history_len))
                 .map(|(card, _)| card)
                 .collect();
-            self.commit(&batch)?;
-        }
-        self.store.sync()?;
+            *out = batch;
+            Ok(())
+        })?;
         bad.sort_by_key(|(line, _)| *line);
         Ok(bad)
     }
@@ -233,8 +231,7 @@ impl CardService {
                 Err(f) => bad.push((line, f)),
             }
         }
-        {
-            let _guard = self.lock();
+        self.write(|out| {
             let mut batch = Batch::default();
             let mut cards: Overlay<PendingCard> = Overlay::new();
             for (line, number, lot) in checked {
@@ -268,9 +265,9 @@ impl CardService {
                     batch.cards.push(p.card);
                 }
             }
-            self.commit(&batch)?;
-        }
-        self.store.sync()?;
+            *out = batch;
+            Ok(())
+        })?;
         bad.sort_by_key(|(line, _)| *line);
         Ok(bad)
     }

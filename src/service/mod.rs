@@ -17,7 +17,7 @@ use crate::store::{Batch, BlockRecord, CardRecord, ContactRecord, ContactWrite, 
 use crate::ErrorKey;
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Longest value of a contact field, in characters.
 pub const FIELD_CHARS_MAX: usize = 1024;
@@ -129,16 +129,11 @@ fn present(v: Option<&str>) -> Option<&str> {
 pub struct CardService {
     store: Arc<dyn Store>,
     rules: Arc<RuleHandle>,
-    /// Serialises read-decide-commit of state changes. INVARIANT: every
-    /// commit happens under this lock, so what a change read is what it
-    /// overwrites. The fsync happens after the lock is released, so
-    /// concurrent callers share one flush.
-    write: Mutex<()>,
 }
 
 impl CardService {
     pub fn new(store: Arc<dyn Store>, rules: Arc<RuleHandle>) -> CardService {
-        CardService { store, rules, write: Mutex::new(()) }
+        CardService { store, rules }
     }
 
     pub fn rules(&self) -> Arc<RuleSet> {
@@ -175,12 +170,6 @@ impl CardService {
                 Err(Failure::new(ErrorKey::AccessDenied, format!("the role `{}` is not in the rules", caller.role)))
             }
         }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
-        // A panic while holding the lock cannot leave half a commit behind
-        // (a store commit is all or nothing), so a poisoned lock is safe to reuse.
-        self.write.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn registered(&self, rules: &RuleSet, contact: Option<&ContactRecord>) -> bool {
@@ -230,13 +219,25 @@ impl CardService {
         card.history_len += 1;
     }
 
-    /// Commits under the caller's lock guard, then (after the guard is
-    /// dropped by the caller) `sync` makes it durable.
-    fn commit(&self, batch: &Batch) -> R<()> {
-        if !batch.is_empty() {
-            self.store.commit(batch)?;
-        }
-        Ok(())
+    /// Runs one state change: `f` reads the store, puts what it writes in
+    /// the batch it is given, and returns the answer. It runs alone against
+    /// every earlier change ([`Store::transact`]), so what it read is what
+    /// it overwrites; its batch is committed all or nothing, or not at all
+    /// when `f` refuses (returns `Err`). The answer is given only once the
+    /// change, and the state it was decided on, is durable. `f` may run on
+    /// another caller's thread; concurrent changes share one flush.
+    fn write<T: Send>(&self, f: impl FnOnce(&mut Batch) -> R<T> + Send) -> R<T> {
+        let mut f = Some(f);
+        let mut answer: Option<R<T>> = None;
+        self.store.transact(&mut || {
+            let f = f.take()?;
+            let mut batch = Batch::default();
+            let result = f(&mut batch);
+            let write = result.is_ok() && !batch.is_empty();
+            answer = Some(result);
+            write.then_some(batch)
+        })?;
+        answer.unwrap_or_else(|| Err(Failure::new(ErrorKey::InternalError, "the change was never run")))
     }
 
     // ---------------------------------------------------------------- balance
@@ -320,8 +321,7 @@ impl CardService {
         let role = self.access(&rules, caller, method)?;
         required(&[("Number", number)])?;
         let number = parse_number(&rules, number.unwrap_or(""))?;
-        let done = {
-            let _guard = self.lock();
+        self.write(|out| {
             let mut card = self.store.card(number.as_str())?.ok_or_else(|| card_not_found(not_found, &number))?;
             let contact = self.bound_contact(&card)?;
             let facts = Facts {
@@ -334,13 +334,12 @@ impl CardService {
                 block: None,
             };
             let d = rules.decide(&facts);
-            self.apply_status(&rules, caller, &facts, &d, &mut card, String::new())?
-        };
-        self.store.sync()?;
-        Ok(done)
+            self.apply_status(&rules, caller, &facts, &d, &mut card, String::new(), out)
+        })
     }
 
-    /// Turns a decision into a write (or a refusal); the caller holds the lock.
+    /// Turns a decision into a write in `out` (or a refusal).
+    #[allow(clippy::too_many_arguments)]
     fn apply_status(
         &self,
         rules: &RuleSet,
@@ -349,6 +348,7 @@ impl CardService {
         d: &Decision,
         card: &mut CardRecord,
         reason: String,
+        out: &mut Batch,
     ) -> R<Done> {
         match d.outcome {
             Outcome::Refuse(key) => Err(Failure::new(key, rules.explain(facts, d, &card.number))),
@@ -361,10 +361,8 @@ impl CardService {
                     _ if to != Status::Blocked => card.block = None,
                     _ => {}
                 }
-                let mut batch = Batch::default();
-                Self::record_history(&mut batch, card, caller, facts.method, Some(from), Some(to), reason);
-                batch.cards.push(card.clone());
-                self.commit(&batch)?;
+                Self::record_history(out, card, caller, facts.method, Some(from), Some(to), reason);
+                out.cards.push(card.clone());
                 Ok(Done { changed: from != to, status: to })
             }
         }
@@ -377,8 +375,7 @@ impl CardService {
         required(&[("Number", number), ("MobileNumber", mobile)])?;
         let number = parse_number(&rules, number.unwrap_or(""))?;
         let mobile = parse_mobile(&rules, mobile.unwrap_or(""))?;
-        let done = {
-            let _guard = self.lock();
+        self.write(|out| {
             let mut card = self
                 .store
                 .card(number.as_str())?
@@ -426,13 +423,11 @@ impl CardService {
             }
             if card.contact.is_some() {
                 // Already bound to this contact: OK, no change.
-                Done { changed: false, status: card.status }
+                Ok(Done { changed: false, status: card.status })
             } else {
-                self.bind(&rules, caller, role, &d, &mut card, &contact, &mut cards, replaced, registered)?
+                self.bind(&rules, caller, role, &d, &mut card, &contact, &mut cards, replaced, registered, out)
             }
-        };
-        self.store.sync()?;
-        Ok(done)
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -447,8 +442,8 @@ impl CardService {
         cards: &mut Vec<String>,
         replaced: Vec<CardRecord>,
         registered: bool,
+        batch: &mut Batch,
     ) -> R<Done> {
-        let mut batch = Batch::default();
         let from = card.status;
         let mut to = match d.outcome {
             Outcome::To(s) => s,
@@ -464,7 +459,7 @@ impl CardService {
         card.contact = Some(contact.code.clone());
         card.status = to;
         Self::record_history(
-            &mut batch,
+            batch,
             card,
             caller,
             Method::BindTo,
@@ -484,7 +479,7 @@ impl CardService {
                 batch.lots.push((old.number.clone(), Vec::new()));
                 let old_status = Some(old.status);
                 Self::record_history(
-                    &mut batch,
+                    batch,
                     &mut old,
                     caller,
                     Method::BindTo,
@@ -493,7 +488,7 @@ impl CardService {
                     format!("bonus lots ({total}) moved to replacement card {}", card.number),
                 );
                 Self::record_history(
-                    &mut batch,
+                    batch,
                     card,
                     caller,
                     Method::BindTo,
@@ -508,7 +503,6 @@ impl CardService {
         cards.push(card.number.clone());
         batch.contact_cards.push((contact.code.clone(), cards.clone()));
         batch.cards.push(card.clone());
-        self.commit(&batch)?;
         Ok(Done { changed: true, status: to })
     }
 
@@ -575,8 +569,7 @@ impl CardService {
             (_, Some(r)) => format!("{} {}", rules.unblock_reason_code(r), rules.unblock_reason_name(r)),
             _ => String::new(),
         };
-        let done = {
-            let _guard = self.lock();
+        self.write(|out| {
             let mut card = match &number {
                 Some(n) => Some(
                     self.store.card(n.as_str())?.ok_or_else(|| card_not_found(ErrorKey::CannotFindCardNumber, n))?,
@@ -632,10 +625,8 @@ impl CardService {
                     });
                 }
             }
-            self.apply_status(&rules, caller, &facts, &d, &mut card, reason_text)?
-        };
-        self.store.sync()?;
-        Ok(done)
+            self.apply_status(&rules, caller, &facts, &d, &mut card, reason_text, out)
+        })
     }
 
     // ----------------------------------------------------------------- admin
@@ -645,8 +636,7 @@ impl CardService {
         let rules = self.rules.current();
         self.access(&rules, caller, Method::Admin)?;
         let checked = check_contact(&rules, code, input)?;
-        let record = {
-            let _guard = self.lock();
+        self.write(|out| {
             let old = self.store.contact(checked.code.as_str())?;
             if let Some(m) = &checked.mobile {
                 if let Some(holder) = self.store.contact_by_mobile(m.as_str())? {
@@ -657,13 +647,9 @@ impl CardService {
             }
             let old_mobile = old.as_ref().and_then(|o| o.mobile.clone());
             let rec = merge_contact(old, checked)?;
-            let batch =
-                Batch { contacts: vec![ContactWrite { record: rec.clone(), old_mobile }], ..Default::default() };
-            self.commit(&batch)?;
-            rec
-        };
-        self.store.sync()?;
-        Ok(record)
+            out.contacts.push(ContactWrite { record: rec.clone(), old_mobile });
+            Ok(rec)
+        })
     }
 
     /// Creates a New card, or changes category and type of an existing one.
@@ -679,22 +665,17 @@ impl CardService {
         let number = parse_number(&rules, number)?;
         let category = parse_category(category)?;
         let card_type = parse_card_type(card_type)?;
-        let done = {
-            let _guard = self.lock();
-            let mut batch = Batch::default();
+        self.write(|out| {
             let (mut card, created) = match self.store.card(number.as_str())? {
                 Some(c) => (c, false),
                 None => (new_card(&number), true),
             };
-            let changed = Self::change_card(caller, &mut batch, &mut card, created, category, card_type);
+            let changed = Self::change_card(caller, out, &mut card, created, category, card_type);
             if changed {
-                batch.cards.push(card.clone());
-                self.commit(&batch)?;
+                out.cards.push(card.clone());
             }
-            Done { changed, status: card.status }
-        };
-        self.store.sync()?;
-        Ok(done)
+            Ok(Done { changed, status: card.status })
+        })
     }
 
     /// Adds a bonus lot to a card.
@@ -703,8 +684,7 @@ impl CardService {
         self.access(&rules, caller, Method::Admin)?;
         let number = parse_number(&rules, number)?;
         let today = self.today();
-        let lot = {
-            let _guard = self.lock();
+        self.write(|out| {
             // Existence first: SPEC lists CannotFindCardNumber before the lot's own errors.
             let Some(mut card) = self.store.card(number.as_str())? else {
                 return Err(card_not_found(ErrorKey::CannotFindCardNumber, &number));
@@ -712,15 +692,11 @@ impl CardService {
             let lot = parse_lot(&input, today)?;
             let mut lots = self.store.lots(number.as_str())?;
             lots.push(lot.clone());
-            let mut batch = Batch::default();
-            Self::lot_added(caller, &mut batch, &mut card, &lot);
-            batch.cards.push(card);
-            batch.lots.push((number.as_str().to_string(), lots));
-            self.commit(&batch)?;
-            lot
-        };
-        self.store.sync()?;
-        Ok(lot)
+            Self::lot_added(caller, out, &mut card, &lot);
+            out.cards.push(card);
+            out.lots.push((number.as_str().to_string(), lots));
+            Ok(lot)
+        })
     }
 
     /// Sets category and type (`None` keeps), and records the change in the

@@ -23,6 +23,9 @@ struct Tables {
 #[derive(Debug, Default)]
 pub struct MemStore {
     tables: Mutex<Tables>,
+    /// Held through a whole [`Store::transact`], so its reads and its
+    /// commit are not interleaved with another one's.
+    writer: Mutex<()>,
 }
 
 impl MemStore {
@@ -106,6 +109,17 @@ impl Store for MemStore {
 
     fn sync(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    fn transact(&self, op: &mut (dyn FnMut() -> Option<Batch> + Send)) -> Result<(), StoreError> {
+        // `op` reads through `tables()`, a different mutex, so holding
+        // `writer` here cannot deadlock. A panic in `op` poisons `writer`
+        // having written nothing, so the poison is safe to ignore.
+        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        match op() {
+            Some(batch) => self.commit(&batch),
+            None => Ok(()),
+        }
     }
 
     fn card_count(&self) -> usize {

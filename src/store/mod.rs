@@ -153,6 +153,19 @@ pub trait Store: Send + Sync {
     /// Returns once everything committed before the call is on disk.
     /// Concurrent callers share one flush.
     fn sync(&self) -> Result<(), StoreError>;
+    /// One state change, read-decide-write, returning once it is durable.
+    ///
+    /// `op` runs exactly once, alone: every batch committed before it is
+    /// visible to the reads it makes through this store, and no other
+    /// `transact` or `commit` writes between those reads and the batch it
+    /// returns (`None`: nothing to write, e.g. a refused call). That batch
+    /// is committed all or nothing, and this returns once it — and
+    /// everything committed before it — is on disk. A panic in `op` comes
+    /// back out of this call, with nothing of its batch written.
+    ///
+    /// `op` may run on another caller's thread (which is why it must be
+    /// `Send`), and it must not call `commit`, `sync` or `transact` itself.
+    fn transact(&self, op: &mut (dyn FnMut() -> Option<Batch> + Send)) -> Result<(), StoreError>;
     /// How many cards are stored.
     fn card_count(&self) -> usize;
 }

@@ -34,7 +34,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{JoinHandle, Thread};
 
@@ -197,9 +197,8 @@ fn decode_intent(key: &[u8], bytes: &[u8]) -> Result<Vec<Op>, StoreError> {
     Ok(ops)
 }
 
-/// One caller's batch, encoded, waiting for a leader to commit it.
+/// A batch, encoded, waiting for a leader to commit it.
 struct Pending {
-    ticket: u64,
     encoded: Encoded,
     /// The batch's contact writes, for the phone index ops.
     phones: Vec<PhoneChange>,
@@ -212,31 +211,113 @@ struct PhoneChange {
     old_mobile: Option<String>,
 }
 
+/// The operation of a [`Store::transact`] call, as the leader runs it.
+type OpFn<'a> = dyn FnMut() -> Option<Batch> + Send + 'a;
+
+/// A pointer to a parked caller's operation, with its lifetime erased so it
+/// can sit in the shared queue.
+///
+/// SAFETY: the pointee lives on the stack of the caller who queued it, and
+/// that caller does not return from `submit` until its ticket is done
+/// (`CommitState::done`), which only happens once its job has been taken off
+/// the queue and either run to its end or dropped unrun (see `Committer`'s
+/// invariants). So the pointer is only dereferenced, by exactly one leader,
+/// while the closure is alive and nobody else touches it. The closure is
+/// `Send`, so calling it on the leader's thread is allowed.
+struct OpPtr(*mut OpFn<'static>);
+
+// SAFETY: see `OpPtr`; the pointee is `Send` and used by one thread at a time.
+unsafe impl Send for OpPtr {}
+
+/// What a caller queued.
+enum Work {
+    /// A ready batch ([`Store::commit`]).
+    Batch(Pending),
+    /// An operation that reads and decides its batch when the leader runs
+    /// it ([`Store::transact`]).
+    Op(OpPtr),
+}
+
+/// One queued call.
+struct Job {
+    ticket: u64,
+    work: Work,
+    slot: Arc<Slot>,
+}
+
+/// Where a caller of `commit`, `transact` or `sync` waits, and how its wait
+/// ended. Whoever ends a wait stores the outcome in `state` before unparking
+/// the thread, so the woken caller reads it without taking any lock, and a
+/// spurious wake-up is told apart by the state still being a waiting one.
+struct Slot {
+    thread: Thread,
+    state: AtomicU8,
+    /// A panic of the caller's operation, caught on the leader's thread and
+    /// resumed on the caller's.
+    panic: Mutex<Option<Box<dyn std::any::Any + Send>>>,
+    /// The operation's batch could not be encoded (nothing was written).
+    error: Mutex<Option<StoreError>>,
+}
+
+/// Waiting for its job to be committed (or to be handed the lead).
+const WAIT_COMMIT: u8 = 0;
+/// Committed; registered with the flusher, waiting for a flush round.
+const WAIT_FLUSH: u8 = 1;
+/// The flush round that served it succeeded.
+const FLUSHED: u8 = 2;
+/// The flush round that served it failed (`FlushState::last_error`).
+const FLUSH_FAILED: u8 = 3;
+/// The flusher is gone; nobody will flush.
+const CLOSED: u8 = 4;
+
+impl Slot {
+    fn new() -> Arc<Slot> {
+        Arc::new(Slot {
+            thread: std::thread::current(),
+            state: AtomicU8::new(WAIT_COMMIT),
+            panic: Mutex::new(None),
+            error: Mutex::new(None),
+        })
+    }
+
+    fn take_panic(&self) -> Option<Box<dyn std::any::Any + Send>> {
+        self.panic.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    fn take_error(&self) -> Option<StoreError> {
+        self.error.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
 /// The committers' shared state, behind [`Committer::state`].
 #[derive(Default)]
 struct CommitState {
-    /// Batches waiting for a leader, in ticket order.
-    queue: Vec<Pending>,
+    /// Jobs waiting for a leader, in ticket order.
+    queue: Vec<Job>,
     /// Highest ticket handed out.
     issued: u64,
     /// Every ticket up to this one has been committed, or has failed.
     done: u64,
     /// Some caller is committing a group right now.
     leading: bool,
-    /// The key of the next intent.
-    next_intent: u64,
     /// Set when a group failed after its intent may have been written: its
     /// batches may be half applied, and only a replay on the next `open` can
     /// complete them. A later batch applied meanwhile could be overwritten
-    /// by that replay, so no further commit is accepted. Holds the group's
-    /// first ticket and the reason.
+    /// by that replay, so no further commit is accepted. Holds the first
+    /// ticket that failed and the reason.
     broken: Option<(u64, String)>,
-    /// Parked callers waiting for a leader, and their tickets, in ticket
-    /// order.
-    parked: Vec<(u64, Thread)>,
+    /// Parked callers waiting for a leader: ticket, slot, and whether the
+    /// caller wants durability (then a finished group hands it straight to
+    /// the flusher instead of waking it), in ticket order.
+    parked: Vec<(u64, Arc<Slot>, bool)>,
 }
 
 /// Serialises commits by combining them: see [`SledStore::commit`].
+///
+/// Invariants the `OpPtr` safety argument rests on: a job leaves the queue
+/// only by a leader taking it (under the lock), and its ticket is marked
+/// done (`finish`) only after the leader is through with every job it took,
+/// or when the leader unwinds (its jobs are then never run).
 #[derive(Default)]
 struct Committer {
     state: Mutex<CommitState>,
@@ -245,6 +326,8 @@ struct Committer {
     done: AtomicU64,
     /// Set with `CommitState::broken`.
     broken: AtomicBool,
+    /// The key of the next intent; only the leader uses it.
+    next_intent: AtomicU64,
 }
 
 impl Committer {
@@ -254,25 +337,34 @@ impl Committer {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Marks every ticket up to `last` as done and unparks exactly their
-    /// callers; if batches are still queued and nobody leads, also unparks
-    /// the first queued caller so it leads them. A `Condvar::notify_all`
-    /// would wake every waiting caller, and each would re-take the mutex in
-    /// turn only to find (mostly) that it must wait on.
-    fn finish(&self, st: &mut CommitState, last: u64) {
+    /// Marks every ticket up to `last` as done and releases exactly their
+    /// callers: one who wants durability is registered with the flusher
+    /// without being woken (it wakes once, when its flush is done), any
+    /// other is unparked. If batches are still queued and nobody leads,
+    /// also unparks the first queued caller so it leads them. A
+    /// `Condvar::notify_all` would wake every waiting caller, and each would
+    /// re-take the mutex in turn only to find (mostly) that it must wait on.
+    fn finish(&self, st: &mut CommitState, last: u64, group: &GroupCommit) {
         st.done = st.done.max(last);
-        if st.broken.is_some() {
+        let healthy = st.broken.is_none();
+        if !healthy {
             self.broken.store(true, Ordering::Release);
         }
         self.done.store(st.done, Ordering::Release);
         let done = st.done;
-        let served = st.parked.partition_point(|(t, _)| *t <= done);
-        for (_, thread) in st.parked.drain(..served) {
-            thread.unpark();
+        let served = st.parked.partition_point(|(t, _, _)| *t <= done);
+        let mut flush = None;
+        for (_, slot, durable) in st.parked.drain(..served) {
+            if durable && healthy {
+                let fs = flush.get_or_insert_with(|| group.lock());
+                group.enqueue(fs, slot);
+            } else {
+                slot.thread.unpark();
+            }
         }
         if !st.leading && !st.queue.is_empty() {
-            if let Some((_, next)) = st.parked.first() {
-                next.unpark();
+            if let Some((_, next, _)) = st.parked.first() {
+                next.thread.unpark();
             }
         }
     }
@@ -283,6 +375,7 @@ impl Committer {
 /// and release the waiters, so no `commit` hangs.
 struct Leading<'a> {
     committer: &'a Committer,
+    group: &'a GroupCommit,
     first: u64,
     last: u64,
 }
@@ -292,7 +385,7 @@ impl Drop for Leading<'_> {
         let mut st = self.committer.lock();
         st.leading = false;
         st.broken.get_or_insert_with(|| (self.first, String::from("a commit panicked")));
-        self.committer.finish(&mut st, self.last);
+        self.committer.finish(&mut st, self.last, self.group);
     }
 }
 
@@ -378,7 +471,7 @@ impl SledStore {
         };
         // Before anyone can read or commit: finish what a crash interrupted.
         let next_intent = store.replay_intents()?;
-        store.committer.lock().next_intent = next_intent;
+        store.committer.next_intent.store(next_intent, Ordering::Relaxed);
         let flusher = {
             let group = Arc::clone(&store.group);
             let db = store.db.clone();
@@ -571,7 +664,7 @@ impl SledStore {
                 old_mobile: w.old_mobile.clone(),
             })
             .collect();
-        Ok(Pending { ticket: 0, encoded: Self::encode_batch(batch)?, phones })
+        Ok(Pending { encoded: Self::encode_batch(batch)?, phones })
     }
 
     /// The phone index ops for a batch's contact writes, in their order: a
@@ -623,13 +716,169 @@ impl SledStore {
     }
 
     /// Commits a group as one intent (steps 1–3 of [`SledStore::commit`]).
-    fn commit_group(&self, intent_id: u64, group: &mut [Pending]) -> Result<(), StoreError> {
+    /// Only the leader calls it.
+    fn commit_group(&self, group: &mut [Pending]) -> Result<(), StoreError> {
+        // Advance even if the group fails: its intent may be in the log.
+        let intent_id = self.committer.next_intent.fetch_add(1, Ordering::Relaxed);
         let ops = self.plan(group)?;
         let key = intent_id.to_be_bytes();
         self.intents.insert(key, encode_intent(&ops)?)?;
         self.apply(&ops)?;
         self.intents.remove(key)?;
         Ok(())
+    }
+
+    /// Runs the jobs a leader took, in ticket order. Consecutive ready
+    /// batches are committed together as one intent. An operation runs only
+    /// once every earlier job is committed (so its reads see them), and its
+    /// batch is committed, as its own intent, before the next job. A panic
+    /// or an encoding error of an operation is handed to its caller through
+    /// its slot and writes nothing. On a failure that may have left a group
+    /// half applied, returns the group's first ticket and the error; the
+    /// jobs after it are not run.
+    fn lead(&self, jobs: Vec<Job>) -> Result<(), (u64, StoreError)> {
+        let mut group: Vec<Pending> = Vec::new();
+        let mut group_first = 0;
+        for job in jobs {
+            match job.work {
+                Work::Batch(pending) => {
+                    if group.is_empty() {
+                        group_first = job.ticket;
+                    }
+                    group.push(pending);
+                }
+                Work::Op(op) => {
+                    if !group.is_empty() {
+                        self.commit_group(&mut group).map_err(|e| (group_first, e))?;
+                        group.clear();
+                    }
+                    // SAFETY: see `OpPtr`: the closure's owner is waiting for
+                    // this job's ticket, which is not done before we return.
+                    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { (*op.0)() }));
+                    let batch = match ran {
+                        Ok(batch) => batch,
+                        Err(payload) => {
+                            *job.slot.panic.lock().unwrap_or_else(|p| p.into_inner()) = Some(payload);
+                            None
+                        }
+                    };
+                    let Some(batch) = batch.filter(|b| !b.is_empty()) else { continue };
+                    match Self::pending(&batch) {
+                        Ok(pending) => self.commit_group(&mut [pending]).map_err(|e| (job.ticket, e))?,
+                        Err(e) => *job.slot.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e),
+                    }
+                }
+            }
+        }
+        if !group.is_empty() {
+            self.commit_group(&mut group).map_err(|e| (group_first, e))?;
+        }
+        Ok(())
+    }
+
+    /// Queues a job and waits until it is committed (and, if `durable`,
+    /// until a flush round that started after that has ended), leading the
+    /// queue when no commit is running. See [`SledStore::commit`].
+    fn submit(&self, work: Work, slot: &Arc<Slot>, durable: bool) -> Result<(), StoreError> {
+        let mut st = self.committer.lock();
+        if let Some((_, reason)) = &st.broken {
+            return Err(StoreError::Unfinished(reason.clone()));
+        }
+        st.issued += 1;
+        let ticket = st.issued;
+        st.queue.push(Job { ticket, work, slot: Arc::clone(slot) });
+        let mut parked = false;
+        loop {
+            if st.done >= ticket {
+                if let Some((first, reason)) = &st.broken {
+                    if ticket >= *first {
+                        return Err(StoreError::Unfinished(reason.clone()));
+                    }
+                }
+                break;
+            }
+            if st.leading {
+                if !parked {
+                    st.parked.push((ticket, Arc::clone(slot), durable));
+                    parked = true;
+                }
+                drop(st);
+                std::thread::park();
+                if slot.state.load(Ordering::Acquire) != WAIT_COMMIT {
+                    // Committed, and handed to the flusher by `finish`.
+                    return self.after_commit(slot, true);
+                }
+                if !durable
+                    && self.committer.done.load(Ordering::Acquire) >= ticket
+                    && !self.committer.broken.load(Ordering::Acquire)
+                {
+                    return self.after_commit(slot, false);
+                }
+                // Handed the lead, failed, or woken spuriously.
+                st = self.committer.lock();
+                continue;
+            }
+            // No commit is running and ours is not done, so it is still in
+            // the queue: lead the whole queue.
+            if parked {
+                if let Some(i) = st.parked.iter().position(|(t, _, _)| *t == ticket) {
+                    st.parked.remove(i);
+                }
+                parked = false;
+            }
+            let mut extra_groups = 0;
+            loop {
+                let jobs = std::mem::take(&mut st.queue);
+                let (first, last) = (jobs[0].ticket, jobs[jobs.len() - 1].ticket);
+                if st.broken.is_some() {
+                    // Queued before an earlier group failed: refuse them too
+                    // (their operations are never run).
+                    drop(jobs);
+                    self.committer.finish(&mut st, last, &self.group);
+                    break;
+                }
+                st.leading = true;
+                drop(st);
+                let leading = Leading { committer: &self.committer, group: &self.group, first, last };
+                let result = self.lead(jobs);
+                std::mem::forget(leading);
+                st = self.committer.lock();
+                if let Err((at, e)) = result {
+                    tracing::error!(error = %e, "commit failed half way; the store must be reopened");
+                    st.broken = Some((at, e.to_string()));
+                }
+                let stop = st.broken.is_some() || st.queue.is_empty() || extra_groups >= LEADER_EXTRA_GROUPS_MAX;
+                // Stay the leader if we go on, so `finish` hands the lead to
+                // nobody.
+                st.leading = !stop;
+                self.committer.finish(&mut st, last, &self.group);
+                if stop {
+                    break;
+                }
+                // More jobs queued while we committed: commit them too,
+                // rather than wake one of their callers to lead.
+                extra_groups += 1;
+            }
+            // Our job was in the first group: the loop's top sees it done.
+        }
+        // Committed. Under the committer lock, so `finish` cannot register
+        // us with the flusher a second time.
+        if durable && slot.state.load(Ordering::Acquire) == WAIT_COMMIT {
+            let mut fs = self.group.lock();
+            self.group.enqueue(&mut fs, Arc::clone(slot));
+        }
+        drop(st);
+        self.after_commit(slot, durable)
+    }
+
+    /// After a job is committed: waits for its flush if `durable`, then
+    /// reports an encoding error of its batch, if any.
+    fn after_commit(&self, slot: &Slot, durable: bool) -> Result<(), StoreError> {
+        let flushed = if durable { self.group.wait(slot) } else { Ok(()) };
+        if let Some(e) = slot.take_error() {
+            return Err(e);
+        }
+        flushed
     }
 }
 
@@ -746,84 +995,27 @@ impl Store for SledStore {
         if batch.is_empty() {
             return Ok(());
         }
-        // JSON encoding needs no lock: do it before taking one.
-        let mut pending = Self::pending(batch)?;
-        let mut st = self.committer.lock();
-        if let Some((_, reason)) = &st.broken {
-            return Err(StoreError::Unfinished(reason.clone()));
+        // Encoding needs no lock: do it before queueing.
+        let pending = Self::pending(batch)?;
+        self.submit(Work::Batch(pending), &Slot::new(), false)
+    }
+
+    /// Queues `op` like a batch (see [`SledStore::commit`]); the leader
+    /// runs it when every job queued before it is committed, and commits
+    /// what it returns before the next job. The caller then waits for the
+    /// group-commit flush (see [`GroupCommit`]), parked once: a finished
+    /// group registers its callers with the flusher without waking them.
+    fn transact(&self, op: &mut (dyn FnMut() -> Option<Batch> + Send)) -> Result<(), StoreError> {
+        let op: *mut OpFn<'_> = op;
+        // SAFETY: only the lifetime is erased; see `OpPtr` for why the
+        // closure outlives every use of the pointer.
+        let op: *mut OpFn<'static> = unsafe { std::mem::transmute(op) };
+        let slot = Slot::new();
+        let result = self.submit(Work::Op(OpPtr(op)), &slot, true);
+        if let Some(payload) = slot.take_panic() {
+            std::panic::resume_unwind(payload);
         }
-        st.issued += 1;
-        let ticket = st.issued;
-        pending.ticket = ticket;
-        st.queue.push(pending);
-        let mut parked = false;
-        loop {
-            if st.done >= ticket {
-                return match &st.broken {
-                    Some((first, reason)) if ticket >= *first => Err(StoreError::Unfinished(reason.clone())),
-                    _ => Ok(()),
-                };
-            }
-            if st.leading {
-                if !parked {
-                    st.parked.push((ticket, std::thread::current()));
-                    parked = true;
-                }
-                drop(st);
-                std::thread::park();
-                if self.committer.done.load(Ordering::Acquire) >= ticket
-                    && !self.committer.broken.load(Ordering::Acquire)
-                {
-                    return Ok(());
-                }
-                // Handed the lead, failed, or woken spuriously.
-                st = self.committer.lock();
-                continue;
-            }
-            // No commit is running and ours is not done, so it is still in
-            // the queue: lead the whole queue.
-            let mut group = std::mem::take(&mut st.queue);
-            let (mut first, mut last) = (group[0].ticket, group[group.len() - 1].ticket);
-            if st.broken.is_some() {
-                // Queued before an earlier group failed: refuse them too.
-                self.committer.finish(&mut st, last);
-                continue;
-            }
-            // Our own batch is in the first group: its result is ours.
-            let mut own = None;
-            let mut extra_groups = 0;
-            loop {
-                let intent_id = st.next_intent;
-                // Advance even if the group fails: its intent may be in the log.
-                st.next_intent += 1;
-                st.leading = true;
-                drop(st);
-                let leading = Leading { committer: &self.committer, first, last };
-                let result = self.commit_group(intent_id, &mut group);
-                std::mem::forget(leading);
-                st = self.committer.lock();
-                if let Err(e) = &result {
-                    tracing::error!(error = %e, intent = intent_id, "commit failed half way; the store must be reopened");
-                    st.broken = Some((first, e.to_string()));
-                }
-                let stop = st.broken.is_some() || st.queue.is_empty() || extra_groups >= LEADER_EXTRA_GROUPS_MAX;
-                // Stay the leader if we go on, so `finish` hands the lead to
-                // nobody.
-                st.leading = !stop;
-                self.committer.finish(&mut st, last);
-                if own.is_none() {
-                    own = Some(result);
-                }
-                if stop {
-                    return own.unwrap_or(Ok(()));
-                }
-                // More batches queued while we committed: commit them too,
-                // rather than wake one of their callers to lead.
-                extra_groups += 1;
-                group = std::mem::take(&mut st.queue);
-                (first, last) = (group[0].ticket, group[group.len() - 1].ticket);
-            }
-        }
+        result
     }
 
     fn sync(&self) -> Result<(), StoreError> {
@@ -899,11 +1091,6 @@ pub(crate) struct GroupCommit {
     state: Mutex<FlushState>,
     /// Signals the flusher: new tickets or shutdown.
     work: Condvar,
-    /// Copies of `FlushState::settled` and `flushed` (`settled` is
-    /// `u64::MAX` once the flusher is gone), so that a woken waiter can see
-    /// its fate without taking the lock (see [`GroupCommit::settle`]).
-    settled: AtomicU64,
-    flushed: AtomicU64,
 }
 
 #[derive(Default)]
@@ -925,8 +1112,8 @@ struct FlushState {
     rounds: u64,
     /// The flusher wants to be woken when `requested` reaches this.
     wake_at: u64,
-    /// Parked `sync` callers and their tickets, in ticket order.
-    waiters: Vec<(u64, Thread)>,
+    /// Registered callers and their tickets, in ticket order.
+    waiters: Vec<(u64, Arc<Slot>)>,
 }
 
 impl GroupCommit {
@@ -936,57 +1123,78 @@ impl GroupCommit {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn sync(&self) -> Result<(), StoreError> {
-        let mut st = self.lock();
+    /// Registers a caller whose changes are committed: it is served by the
+    /// first round that starts after this. Signals the flusher only if it
+    /// is idle. The caller is not woken here (unless the flusher is gone).
+    fn enqueue(&self, st: &mut FlushState, slot: Arc<Slot>) {
         if st.gone {
-            return Err(StoreError::Closed);
+            slot.state.store(CLOSED, Ordering::Release);
+            slot.thread.unpark();
+            return;
         }
         st.requested += 1;
-        let my = st.requested;
-        if my >= st.wake_at {
+        let ticket = st.requested;
+        if ticket >= st.wake_at {
             st.wake_at = u64::MAX;
             self.work.notify_one();
         }
-        st.waiters.push((my, std::thread::current()));
-        drop(st);
-        while self.settled.load(Ordering::Acquire) < my {
-            std::thread::park();
-        }
-        if self.flushed.load(Ordering::Acquire) >= my {
-            // A successful flush that started after our ticket: even if an
-            // earlier round covering us failed, this one wrote our data.
-            return Ok(());
-        }
-        let st = self.lock();
-        if st.gone && st.settled < my {
-            return Err(StoreError::Closed);
-        }
-        Err(StoreError::Sled(
-            st.last_error
-                .clone()
-                .unwrap_or_else(|| sled::Error::ReportableBug("flush round failed without an error".into())),
-        ))
+        slot.state.store(WAIT_FLUSH, Ordering::Release);
+        st.waiters.push((ticket, slot));
     }
 
-    /// Ends a round covering every ticket up to `target` and unparks exactly
-    /// its waiters. Waiters of the next round stay parked, and the woken
-    /// ones read their outcome from the atomics without taking the lock: a
-    /// `Condvar::notify_all` here would wake both rounds' waiters and make
-    /// each re-take the mutex, one after another.
+    /// Parks until the caller's round has ended; its outcome.
+    fn wait(&self, slot: &Slot) -> Result<(), StoreError> {
+        loop {
+            match slot.state.load(Ordering::Acquire) {
+                FLUSHED => return Ok(()),
+                FLUSH_FAILED => {
+                    let st = self.lock();
+                    return Err(StoreError::Sled(
+                        st.last_error.clone().unwrap_or_else(|| {
+                            sled::Error::ReportableBug("flush round failed without an error".into())
+                        }),
+                    ));
+                }
+                CLOSED => return Err(StoreError::Closed),
+                _ => std::thread::park(),
+            }
+        }
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        let slot = Slot::new();
+        {
+            let mut st = self.lock();
+            if st.gone {
+                return Err(StoreError::Closed);
+            }
+            self.enqueue(&mut st, Arc::clone(&slot));
+        }
+        self.wait(&slot)
+    }
+
+    /// Ends a round covering every ticket up to `target`: stores the outcome
+    /// in exactly its waiters' slots and unparks them. Waiters of the next
+    /// round stay parked, and the woken ones read their outcome without
+    /// taking the lock: a `Condvar::notify_all` here would wake both rounds'
+    /// waiters and make each re-take the mutex, one after another.
     fn settle(&self, st: &mut FlushState, target: u64, result: sled::Result<()>) {
         st.settled = target;
-        match result {
-            Ok(()) => st.flushed = target,
+        let outcome = match result {
+            Ok(()) => {
+                st.flushed = target;
+                FLUSHED
+            }
             Err(e) => {
                 tracing::error!(error = %e, "flushing the store failed");
                 st.last_error = Some(e);
+                FLUSH_FAILED
             }
-        }
-        self.flushed.store(st.flushed, Ordering::Release);
-        self.settled.store(st.settled, Ordering::Release);
+        };
         let served = st.waiters.partition_point(|(t, _)| *t <= target);
-        for (_, thread) in st.waiters.drain(..served) {
-            thread.unpark();
+        for (_, slot) in st.waiters.drain(..served) {
+            slot.state.store(outcome, Ordering::Release);
+            slot.thread.unpark();
         }
     }
 
@@ -1003,11 +1211,11 @@ impl GroupCommit {
         impl Drop for Gone<'_> {
             fn drop(&mut self) {
                 let mut st = self.0.lock();
-                st.gone = true;
                 // Every waiter, present and future, stops waiting.
-                self.0.settled.store(u64::MAX, Ordering::Release);
-                for (_, thread) in st.waiters.drain(..) {
-                    thread.unpark();
+                st.gone = true;
+                for (_, slot) in st.waiters.drain(..) {
+                    slot.state.store(CLOSED, Ordering::Release);
+                    slot.thread.unpark();
                 }
             }
         }
@@ -1023,8 +1231,8 @@ impl GroupCommit {
             if st.requested == st.settled {
                 return; // shutdown with nothing pending
             }
-            // Every ticket up to `target` was taken before this flush starts,
-            // so its commit is in sled's log and this flush covers it.
+            // Every ticket up to `target` was registered after its commit,
+            // so its changes are in sled's log and this flush covers them.
             let target = st.requested;
             drop(st);
             let result = db.flush();
@@ -1320,7 +1528,7 @@ mod tests {
         assert_eq!(store.contact_by_mobile("+71111111111").unwrap(), None);
         assert_eq!(store.contact_by_mobile("+72222222222").unwrap(), Some(contact("C1", Some("+72222222222"))));
         // New commits take ids after the replayed one and work as usual.
-        assert_eq!(store.committer.lock().next_intent, 8);
+        assert_eq!(store.committer.next_intent.load(Ordering::Relaxed), 8);
         store.commit(&Batch { cards: vec![card("10", 3)], ..Batch::default() }).unwrap();
         assert_eq!(store.card("10").unwrap(), Some(card("10", 3)));
         assert_eq!(store.intents.len(), 0);
@@ -1367,7 +1575,7 @@ mod tests {
         let store = SledStore::open(dir.path()).unwrap();
         assert_eq!(store.card("30").unwrap(), Some(card("30", 2)));
         assert_eq!(store.intents.len(), 0);
-        assert_eq!(store.committer.lock().next_intent, 257);
+        assert_eq!(store.committer.next_intent.load(Ordering::Relaxed), 257);
     }
 
     #[test]
@@ -1464,7 +1672,7 @@ mod tests {
             ..Batch::default()
         };
         let mut group = [SledStore::pending(&first).unwrap(), SledStore::pending(&second).unwrap()];
-        store.commit_group(41, &mut group).unwrap();
+        store.commit_group(&mut group).unwrap();
         assert_eq!(store.contact_by_mobile("+71111111111").unwrap().map(|c| c.code), Some("C2".to_string()));
         assert_eq!(store.contact_by_mobile("+72222222222").unwrap().map(|c| c.code), Some("C1".to_string()));
         assert_eq!(store.intents.len(), 0);
@@ -1647,20 +1855,20 @@ mod tests {
                 handle
             })
             .collect();
-        let intent_before = store.committer.lock().next_intent;
+        let intent_before = store.committer.next_intent.load(Ordering::Relaxed);
         {
             // The pretend leader finishes an empty group.
             let mut st = store.committer.lock();
             st.leading = false;
             let done = st.done;
-            store.committer.finish(&mut st, done);
+            store.committer.finish(&mut st, done, &store.group);
         }
         for c in callers {
             join_within_60s(c).unwrap();
         }
         let st = store.committer.lock();
         // One caller led all three batches as one group, one intent.
-        assert_eq!(st.next_intent, intent_before + 1);
+        assert_eq!(store.committer.next_intent.load(Ordering::Relaxed), intent_before + 1);
         assert_eq!((st.issued, st.done, st.leading), (3, 3, false));
         assert!(st.queue.is_empty());
         drop(st);
