@@ -2,8 +2,10 @@
 //!
 //! The parent test re-executes this very test binary, running only
 //! `child_writer`, with `CASHDESK_CRASH_DIR` naming the store directory. The
-//! child commits batches from a few threads and prints `ack <writer> <seq>`
-//! after each `sync` returns. The parent kills it with SIGKILL at a random
+//! child commits batches from a few threads (half of them with `commit` then
+//! `sync`, half with `transact`, which reads the card on the commit leader
+//! and is durable on return) and prints `ack <writer> <seq>` once the call
+//! returns. The parent kills it with SIGKILL at a random
 //! moment, reopens the store and checks that every acknowledged write is
 //! there, that each card agrees with its history and its lots (each batch
 //! writes all three with one sequence, so a half-applied batch would show as
@@ -23,6 +25,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const DIR_ENV: &str = "CASHDESK_CRASH_DIR";
+/// Microseconds the child's store sleeps after each write of a commit.
+const PAUSE_ENV: &str = "CASHDESK_CRASH_PAUSE_US";
 const WRITERS: u64 = 4;
 const ROUNDS: usize = 30;
 
@@ -73,6 +77,9 @@ fn child_writer() {
         return;
     };
     let store = SledStore::open(Path::new(&dir)).expect("child: open store");
+    if let Some(us) = std::env::var(PAUSE_ENV).ok().and_then(|v| v.parse().ok()) {
+        store.pause_between_writes_for_crash_tests(Duration::from_micros(us));
+    }
     let store = &store;
     println!("ready");
     std::io::stdout().flush().expect("child: flush stdout");
@@ -80,16 +87,28 @@ fn child_writer() {
         for w in 0..WRITERS {
             s.spawn(move || {
                 let number = number(w);
+                let batch = |seq: u64| Batch {
+                    cards: vec![card(&number, seq + 1)],
+                    history: vec![(number.clone(), seq, entry(seq))],
+                    lots: vec![(number.clone(), lots(seq))],
+                    ..Batch::default()
+                };
                 let mut seq = store.card(&number).expect("child: read card").map_or(0, |c| c.history_len);
                 loop {
-                    let batch = Batch {
-                        cards: vec![card(&number, seq + 1)],
-                        history: vec![(number.clone(), seq, entry(seq))],
-                        lots: vec![(number.clone(), lots(seq))],
-                        ..Batch::default()
-                    };
-                    store.commit(&batch).expect("child: commit");
-                    store.sync().expect("child: sync");
+                    if w % 2 == 0 {
+                        // The bare store path: commit, then sync.
+                        store.commit(&batch(seq)).expect("child: commit");
+                        store.sync().expect("child: sync");
+                    } else {
+                        // The service's path: read-decide-write on the
+                        // commit leader, durable on return.
+                        store
+                            .transact(&mut || {
+                                seq = store.card(&number).expect("child: read card").map_or(0, |c| c.history_len);
+                                Some(batch(seq))
+                            })
+                            .expect("child: transact");
+                    }
                     // One locked write per line, so lines from writers never mix.
                     let mut out = std::io::stdout().lock();
                     writeln!(out, "ack {w} {seq}").expect("child: write ack");
@@ -109,6 +128,10 @@ fn run_round(dir: &Path, round: usize, rng: &mut impl Rng, acked: &mut Acked) ->
     let mut child = Command::new(exe)
         .args(["--exact", "child_writer", "--nocapture", "--test-threads=1"])
         .env(DIR_ENV, dir)
+        // Every other round, commits crawl, so the kill usually lands inside
+        // a half-applied group: the round then checks the replay of its
+        // intent (without replay, such rounds find half batches).
+        .env(PAUSE_ENV, if round % 2 == 1 { "300" } else { "0" })
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

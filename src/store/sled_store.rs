@@ -42,8 +42,8 @@ use std::thread::{JoinHandle, Thread};
 /// queued up meanwhile. Going on saves waking one of their callers to lead
 /// (a context switch during which nobody commits, on a busy 2-core box the
 /// largest single cost of a commit); the bound keeps the leader's own call
-/// from being held up for long (a group takes ~10–30 µs per batch).
-const LEADER_EXTRA_GROUPS_MAX: u32 = 8;
+/// from being held up for long (a group takes ~20 µs per job, so a few ms at most).
+const LEADER_EXTRA_GROUPS_MAX: u32 = 64;
 
 const TREE_CARDS: &str = "cards";
 const TREE_CONTACTS: &str = "contacts";
@@ -55,7 +55,7 @@ const TREE_INTENTS: &str = "intents";
 
 /// The trees an intent's ops can touch, by the one-byte code they carry in an
 /// encoded intent. The codes are part of the on-disk format: never renumber.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum TreeId {
     Cards = 1,
     Contacts = 2,
@@ -66,6 +66,17 @@ enum TreeId {
 }
 
 impl TreeId {
+    fn name(self) -> &'static str {
+        match self {
+            TreeId::Cards => TREE_CARDS,
+            TreeId::Contacts => TREE_CONTACTS,
+            TreeId::Phones => TREE_PHONES,
+            TreeId::ContactCards => TREE_CONTACT_CARDS,
+            TreeId::Lots => TREE_LOTS,
+            TreeId::History => TREE_HISTORY,
+        }
+    }
+
     fn from_code(code: u8) -> Option<TreeId> {
         Some(match code {
             1 => TreeId::Cards,
@@ -99,6 +110,10 @@ impl Op {
         Op { tree, key: key.into(), value: None }
     }
 }
+
+/// The one key every intent is written under: each group's intent
+/// overwrites the previous group's (see [`SledStore::commit`]).
+const INTENT_KEY: [u8; 8] = u64::MAX.to_be_bytes();
 
 /// First byte of every encoded intent.
 const INTENT_VERSION: u8 = 1;
@@ -197,6 +212,73 @@ fn decode_intent(key: &[u8], bytes: &[u8]) -> Result<Vec<Op>, StoreError> {
     Ok(ops)
 }
 
+/// The leader's staged writes: the ops of the group it is building, not yet
+/// in sled (not even as an intent). Reads made *on the leader's thread*
+/// while it builds the group (the group's operations and its phone index
+/// decisions) see them; every other thread reads sled alone. So an
+/// operation sees every earlier job of its group as if committed, and the
+/// whole group still goes to sled as one intent.
+struct Staged {
+    /// The store it belongs to (its address), so a read of another store on
+    /// this thread does not see it.
+    store: usize,
+    ops: Vec<Op>,
+    /// Per tree (by code − 1): key → index of its latest op in `ops`.
+    latest: [HashMap<Vec<u8>, usize>; 6],
+}
+
+thread_local! {
+    static STAGED: std::cell::RefCell<Option<Staged>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Staging is on for its lifetime on this thread (cleared even if the
+/// leader unwinds).
+struct Staging;
+
+impl Staging {
+    fn start(store: &SledStore) -> Staging {
+        STAGED.with(|s| {
+            *s.borrow_mut() = Some(Staged { store: store.addr(), ops: Vec::new(), latest: Default::default() })
+        });
+        Staging
+    }
+
+    /// Adds an op to the group being built.
+    fn stage(&self, op: Op) {
+        STAGED.with(|s| {
+            if let Some(st) = s.borrow_mut().as_mut() {
+                st.latest[op.tree as usize - 1].insert(op.key.clone(), st.ops.len());
+                st.ops.push(op);
+            }
+        });
+    }
+
+    fn staged_len(&self) -> usize {
+        STAGED.with(|s| s.borrow().as_ref().map_or(0, |st| st.ops.len()))
+    }
+
+    /// Takes the staged ops out, leaving staging on and empty.
+    fn take(&self) -> Vec<Op> {
+        STAGED.with(|s| match s.borrow_mut().as_mut() {
+            Some(st) => {
+                st.latest.iter_mut().for_each(HashMap::clear);
+                std::mem::take(&mut st.ops)
+            }
+            None => Vec::new(),
+        })
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        STAGED.with(|s| *s.borrow_mut() = None);
+    }
+}
+
+/// A leader commits its group once it has staged this many ops, and starts
+/// a new one, so one intent stays a bounded write.
+const STAGED_OPS_MAX: usize = 4096;
+
 /// A batch, encoded, waiting for a leader to commit it.
 struct Pending {
     encoded: Encoded,
@@ -257,6 +339,13 @@ struct Slot {
     panic: Mutex<Option<Box<dyn std::any::Any + Send>>>,
     /// The operation's batch could not be encoded (nothing was written).
     error: Mutex<Option<StoreError>>,
+}
+
+/// Unparks callers whose outcome is already stored in their slots.
+fn wake(slots: Vec<Arc<Slot>>) {
+    for slot in slots {
+        slot.thread.unpark();
+    }
 }
 
 /// Waiting for its job to be committed (or to be handed the lead).
@@ -326,8 +415,9 @@ struct Committer {
     done: AtomicU64,
     /// Set with `CommitState::broken`.
     broken: AtomicBool,
-    /// The key of the next intent; only the leader uses it.
-    next_intent: AtomicU64,
+    /// Intents written since the store was opened (one per committed
+    /// group); only the leader writes them.
+    intents_written: AtomicU64,
 }
 
 impl Committer {
@@ -403,6 +493,8 @@ pub struct SledStore {
     /// Serialises and combines commits (see [`SledStore::commit`]); never
     /// waits for a flush.
     committer: Committer,
+    /// See [`SledStore::pause_between_writes_for_crash_tests`]; 0 in real use.
+    op_pause_us: AtomicU64,
     group: Arc<GroupCommit>,
     /// The flusher thread; taken on drop to join it.
     flusher: Option<JoinHandle<()>>,
@@ -466,12 +558,12 @@ impl SledStore {
             history,
             intents,
             committer: Committer::default(),
+            op_pause_us: AtomicU64::new(0),
             group: Arc::new(GroupCommit::default()),
             flusher: None,
         };
         // Before anyone can read or commit: finish what a crash interrupted.
-        let next_intent = store.replay_intents()?;
-        store.committer.next_intent.store(next_intent, Ordering::Relaxed);
+        store.replay_intents()?;
         let flusher = {
             let group = Arc::clone(&store.group);
             let db = store.db.clone();
@@ -484,30 +576,33 @@ impl SledStore {
         Ok(store)
     }
 
-    /// Re-applies every intent left in the `intents` tree, oldest first,
-    /// removing each once applied, then flushes. Returns the key for the
-    /// next intent. See [`SledStore::commit`] for why this completes exactly
-    /// the batches a crash cut short.
-    fn replay_intents(&self) -> Result<u64, StoreError> {
-        let mut next = 0;
+    /// Re-applies every intent left in the `intents` tree, in key order,
+    /// removing each once applied, then flushes. See [`SledStore::commit`]
+    /// for why this completes exactly the group a crash cut short. (Stores
+    /// written before the intent key was fixed may hold numbered intents;
+    /// they sort before [`INTENT_KEY`] and replay the same way.)
+    fn replay_intents(&self) -> Result<(), StoreError> {
         let mut replayed = 0usize;
         for item in self.intents.iter() {
             let (key, value) = item?;
-            let id = <[u8; 8]>::try_from(key.as_ref()).map(u64::from_be_bytes).map_err(|_| StoreError::Corrupt {
-                key: format!("{TREE_INTENTS}/{}", String::from_utf8_lossy(&key)),
-                reason: format!("intent key is {} bytes, expected 8", key.len()),
-            })?;
+            if key.len() != 8 {
+                return Err(StoreError::Corrupt {
+                    key: format!("{TREE_INTENTS}/{}", String::from_utf8_lossy(&key)),
+                    reason: format!("intent key is {} bytes, expected 8", key.len()),
+                });
+            }
             let ops = decode_intent(&key, &value)?;
             self.apply(&ops)?;
             self.intents.remove(&key)?;
-            next = id.saturating_add(1);
             replayed += 1;
         }
         if replayed > 0 {
-            tracing::warn!(batches = replayed, "completed batches interrupted by a crash");
+            // After a clean shutdown there is none; after a crash, the last
+            // group's intent, whether or not the crash cut the group short.
+            tracing::info!(intents = replayed, "re-applied the last commit group's intent");
             self.db.flush()?;
         }
-        Ok(next)
+        Ok(())
     }
 
     fn tree(&self, id: TreeId) -> &sled::Tree {
@@ -523,14 +618,27 @@ impl SledStore {
 
     /// Applies ops in order with plain inserts and removes.
     fn apply(&self, ops: &[Op]) -> Result<(), StoreError> {
+        let pause = self.op_pause_us.load(Ordering::Relaxed);
         for op in ops {
             let tree = self.tree(op.tree);
             match &op.value {
                 Some(value) => tree.insert(op.key.as_slice(), value.as_slice())?,
                 None => tree.remove(op.key.as_slice())?,
             };
+            if pause > 0 {
+                std::thread::sleep(std::time::Duration::from_micros(pause));
+            }
         }
         Ok(())
+    }
+
+    /// For the crash test only: sleep this long after each write a commit
+    /// applies, so that a kill usually lands inside a half-applied group
+    /// (whose first writes other callers' flushes have already put on disk)
+    /// and only the intent's replay can make it whole.
+    #[doc(hidden)]
+    pub fn pause_between_writes_for_crash_tests(&self, pause: std::time::Duration) {
+        self.op_pause_us.store(pause.as_micros().try_into().unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 }
 
@@ -563,8 +671,13 @@ impl Drop for SledStore {
                 tracing::error!("the sled flusher thread panicked");
             }
         }
-        // One last flush so commits that were never synced still reach the
-        // disk on an orderly shutdown. Drop cannot return an error: log it.
+        // Nothing can commit any more, so the last group is complete: its
+        // intent need not be replayed on the next open. Then one last flush
+        // so commits that were never synced still reach the disk on an
+        // orderly shutdown. Drop cannot return an error: log it.
+        if let Err(e) = self.intents.remove(INTENT_KEY) {
+            tracing::error!(error = %e, "removing the last intent failed");
+        }
         if let Err(e) = self.db.flush() {
             tracing::error!(error = %e, "final flush of the store failed");
         }
@@ -620,11 +733,35 @@ struct Encoded {
 }
 
 impl SledStore {
-    fn get<T: DeserializeOwned>(&self, tree: &sled::Tree, name: &str, key: &str) -> Result<Option<T>, StoreError> {
-        match tree.get(key.as_bytes())? {
-            Some(bytes) => decode(name, key.as_bytes(), &bytes).map(Some),
-            None => Ok(None),
+    fn addr(&self) -> usize {
+        self as *const SledStore as usize
+    }
+
+    /// Reads `key` of `tree` and hands the value to `f`: the leader's staged
+    /// write of it if this thread is building a group (see [`Staged`]), else
+    /// sled's.
+    fn read_with<T>(
+        &self,
+        tree: TreeId,
+        key: &[u8],
+        f: impl FnOnce(Option<&[u8]>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut f = Some(f);
+        let staged = STAGED.with(|s| {
+            let s = s.borrow();
+            let st = s.as_ref().filter(|st| st.store == self.addr())?;
+            let i = *st.latest[tree as usize - 1].get(key)?;
+            f.take().map(|f| f(st.ops[i].value.as_deref()))
+        });
+        match (staged, f) {
+            (Some(result), _) => result,
+            (None, Some(f)) => f(self.tree(tree).get(key)?.as_deref()),
+            (None, None) => unreachable!("`f` is taken only when a staged value was found"),
         }
+    }
+
+    fn get<T: DeserializeOwned>(&self, tree: TreeId, key: &str) -> Result<Option<T>, StoreError> {
+        self.read_with(tree, key.as_bytes(), |bytes| bytes.map(|b| decode(tree.name(), key.as_bytes(), b)).transpose())
     }
 
     /// JSON-encodes every record of the batch. The order of the ops is the
@@ -667,91 +804,84 @@ impl SledStore {
         Ok(Pending { encoded: Self::encode_batch(batch)?, phones })
     }
 
-    /// The phone index ops for a batch's contact writes, in their order: a
-    /// contact's old mobile is unhooked only if the index still names that
-    /// contact (another contact may have taken the number since), then its
-    /// new mobile is pointed at it. Reads the index as it is now, overlaid
-    /// with the group's own earlier phone ops (`overlay`: mobile → the code
-    /// it names, `None` when removed), so only the leader may call it, and
-    /// the ops must be applied before any other group's are decided.
-    fn phone_ops<'p>(
-        &self,
-        changes: &'p [PhoneChange],
-        overlay: &mut HashMap<&'p str, Option<&'p str>>,
-        ops: &mut Vec<Op>,
-    ) -> Result<(), StoreError> {
+    /// Stages the phone index ops for a batch's contact writes, in their
+    /// order: a contact's old mobile is unhooked only if the index still
+    /// names that contact (another contact may have taken the number since),
+    /// then its new mobile is pointed at it. Reads the index through the
+    /// staging overlay, so it sees the group's earlier phone ops; only the
+    /// leader may call it.
+    fn stage_phone_ops(&self, staging: &Staging, changes: &[PhoneChange]) -> Result<(), StoreError> {
         for c in changes {
             let code = c.code.as_str();
             let new_mobile = c.new_mobile.as_deref();
             if let Some(old) = c.old_mobile.as_deref().filter(|old| Some(*old) != new_mobile) {
-                let ours = match overlay.get(old) {
-                    Some(named) => *named == Some(code),
-                    None => self.phones.get(old.as_bytes())?.as_deref() == Some(code.as_bytes()),
-                };
+                let ours = self.read_with(TreeId::Phones, old.as_bytes(), |v| Ok(v == Some(code.as_bytes())))?;
                 if ours {
-                    ops.push(Op::remove(TreeId::Phones, old.as_bytes()));
-                    overlay.insert(old, None);
+                    staging.stage(Op::remove(TreeId::Phones, old.as_bytes()));
                 }
             }
             if let Some(new) = new_mobile {
-                ops.push(Op::put(TreeId::Phones, new.as_bytes(), code.as_bytes().to_vec()));
-                overlay.insert(new, Some(code));
+                staging.stage(Op::put(TreeId::Phones, new.as_bytes(), code.as_bytes().to_vec()));
             }
         }
         Ok(())
     }
 
-    /// The ops that commit a group of batches, in order, given the store's
-    /// current content. Only the leader may call it (see `phone_ops`).
-    fn plan(&self, group: &mut [Pending]) -> Result<Vec<Op>, StoreError> {
-        let size = group.iter().map(|p| p.encoded.head.len() + p.phones.len() * 2 + p.encoded.tail.len()).sum();
-        let mut ops = Vec::with_capacity(size);
-        let mut overlay = HashMap::new();
-        for p in group.iter_mut() {
-            ops.append(&mut p.encoded.head);
-            self.phone_ops(&p.phones, &mut overlay, &mut ops)?;
-            ops.append(&mut p.encoded.tail);
-        }
-        Ok(ops)
-    }
-
-    /// Commits a group as one intent (steps 1–3 of [`SledStore::commit`]).
-    /// Only the leader calls it.
-    fn commit_group(&self, group: &mut [Pending]) -> Result<(), StoreError> {
-        // Advance even if the group fails: its intent may be in the log.
-        let intent_id = self.committer.next_intent.fetch_add(1, Ordering::Relaxed);
-        let ops = self.plan(group)?;
-        let key = intent_id.to_be_bytes();
-        self.intents.insert(key, encode_intent(&ops)?)?;
-        self.apply(&ops)?;
-        self.intents.remove(key)?;
+    /// Stages one batch's ops: records, phone index, then what points to
+    /// them (see [`SledStore::encode_batch`] for why in this order).
+    fn stage_pending(&self, staging: &Staging, p: Pending) -> Result<(), StoreError> {
+        p.encoded.head.into_iter().for_each(|op| staging.stage(op));
+        self.stage_phone_ops(staging, &p.phones)?;
+        p.encoded.tail.into_iter().for_each(|op| staging.stage(op));
         Ok(())
     }
 
-    /// Runs the jobs a leader took, in ticket order. Consecutive ready
-    /// batches are committed together as one intent. An operation runs only
-    /// once every earlier job is committed (so its reads see them), and its
-    /// batch is committed, as its own intent, before the next job. A panic
-    /// or an encoding error of an operation is handed to its caller through
-    /// its slot and writes nothing. On a failure that may have left a group
+    /// Commits the staged ops as one intent (steps 1–3 of
+    /// [`SledStore::commit`]). Only the leader calls it.
+    fn commit_staged(&self, staging: &Staging) -> Result<(), StoreError> {
+        let ops = staging.take();
+        if ops.is_empty() {
+            return Ok(());
+        }
+        self.committer.intents_written.fetch_add(1, Ordering::Relaxed);
+        self.intents.insert(INTENT_KEY, encode_intent(&ops)?)?;
+        self.apply(&ops)?;
+        Ok(())
+    }
+
+    /// The ops that would commit `batch` now, for tests.
+    #[cfg(test)]
+    fn plan(&self, batch: &Batch) -> Vec<Op> {
+        let staging = Staging::start(self);
+        self.stage_pending(&staging, Self::pending(batch).unwrap()).unwrap();
+        staging.take()
+    }
+
+    /// Commits ready batches as one intent. Only the leader calls it.
+    #[cfg(test)]
+    fn commit_group(&self, group: Vec<Pending>) -> Result<(), StoreError> {
+        let staging = Staging::start(self);
+        for p in group {
+            self.stage_pending(&staging, p)?;
+        }
+        self.commit_staged(&staging)
+    }
+
+    /// Runs the jobs a leader took, in ticket order, staging their writes
+    /// (see [`Staged`]) and committing them as one intent. An operation's
+    /// reads see every earlier job of the group as committed. A panic or an
+    /// encoding error of an operation is handed to its caller through its
+    /// slot and stages nothing. On a failure that may have left a group
     /// half applied, returns the group's first ticket and the error; the
     /// jobs after it are not run.
     fn lead(&self, jobs: Vec<Job>) -> Result<(), (u64, StoreError)> {
-        let mut group: Vec<Pending> = Vec::new();
-        let mut group_first = 0;
+        let staging = Staging::start(self);
+        let mut group_first = None;
         for job in jobs {
+            let first = *group_first.get_or_insert(job.ticket);
             match job.work {
-                Work::Batch(pending) => {
-                    if group.is_empty() {
-                        group_first = job.ticket;
-                    }
-                    group.push(pending);
-                }
+                Work::Batch(pending) => self.stage_pending(&staging, pending).map_err(|e| (first, e))?,
                 Work::Op(op) => {
-                    if !group.is_empty() {
-                        self.commit_group(&mut group).map_err(|e| (group_first, e))?;
-                        group.clear();
-                    }
                     // SAFETY: see `OpPtr`: the closure's owner is waiting for
                     // this job's ticket, which is not done before we return.
                     let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { (*op.0)() }));
@@ -764,16 +894,20 @@ impl SledStore {
                     };
                     let Some(batch) = batch.filter(|b| !b.is_empty()) else { continue };
                     match Self::pending(&batch) {
-                        Ok(pending) => self.commit_group(&mut [pending]).map_err(|e| (job.ticket, e))?,
+                        Ok(pending) => self.stage_pending(&staging, pending).map_err(|e| (first, e))?,
                         Err(e) => *job.slot.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e),
                     }
                 }
             }
+            if staging.staged_len() >= STAGED_OPS_MAX {
+                self.commit_staged(&staging).map_err(|e| (first, e))?;
+                group_first = None;
+            }
         }
-        if !group.is_empty() {
-            self.commit_group(&mut group).map_err(|e| (group_first, e))?;
+        match group_first {
+            Some(first) => self.commit_staged(&staging).map_err(|e| (first, e)),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Queues a job and waits until it is committed (and, if `durable`,
@@ -884,19 +1018,25 @@ impl SledStore {
 
 impl Store for SledStore {
     fn card(&self, number: &str) -> Result<Option<CardRecord>, StoreError> {
-        self.get(&self.cards, TREE_CARDS, number)
+        self.get(TreeId::Cards, number)
     }
 
     fn contact(&self, code: &str) -> Result<Option<ContactRecord>, StoreError> {
-        self.get(&self.contacts, TREE_CONTACTS, code)
+        self.get(TreeId::Contacts, code)
     }
 
     fn contact_by_mobile(&self, e164: &str) -> Result<Option<ContactRecord>, StoreError> {
-        let Some(code) = self.phones.get(e164.as_bytes())? else {
+        let code = self.read_with(TreeId::Phones, e164.as_bytes(), |v| {
+            v.map(|code| {
+                String::from_utf8(code.to_vec())
+                    .map_err(|e| StoreError::Corrupt { key: format!("{TREE_PHONES}/{e164}"), reason: e.to_string() })
+            })
+            .transpose()
+        })?;
+        let Some(code) = code else {
             return Ok(None);
         };
-        let code = std::str::from_utf8(&code)
-            .map_err(|e| StoreError::Corrupt { key: format!("{TREE_PHONES}/{e164}"), reason: e.to_string() })?;
+        let code = code.as_str();
         // A batch writes the contact before its index entry, and a crash
         // never leaves half a batch, so an entry that points nowhere means
         // the data was damaged.
@@ -910,18 +1050,34 @@ impl Store for SledStore {
     }
 
     fn contact_cards(&self, code: &str) -> Result<Vec<String>, StoreError> {
-        Ok(self.get(&self.contact_cards, TREE_CONTACT_CARDS, code)?.unwrap_or_default())
+        Ok(self.get(TreeId::ContactCards, code)?.unwrap_or_default())
     }
 
     fn lots(&self, number: &str) -> Result<Vec<Lot>, StoreError> {
-        Ok(self.get(&self.lots, TREE_LOTS, number)?.unwrap_or_default())
+        Ok(self.get(TreeId::Lots, number)?.unwrap_or_default())
     }
 
     fn history(&self, number: &str) -> Result<Vec<HistoryEntry>, StoreError> {
         let prefix = history_prefix(number);
-        let mut out = Vec::new();
+        let mut entries: Vec<(sled::IVec, sled::IVec)> = Vec::new();
         for item in self.history.scan_prefix(&prefix) {
-            let (key, value) = item?;
+            entries.push(item?);
+        }
+        // On a leader building a group, its staged entries count too.
+        STAGED.with(|s| {
+            let s = s.borrow();
+            let Some(st) = s.as_ref().filter(|st| st.store == self.addr()) else { return };
+            let mut merged: std::collections::BTreeMap<Vec<u8>, Option<sled::IVec>> =
+                entries.drain(..).map(|(k, v)| (k.to_vec(), Some(v))).collect();
+            for (key, &i) in &st.latest[TreeId::History as usize - 1] {
+                if key.starts_with(&prefix) {
+                    merged.insert(key.clone(), st.ops[i].value.as_deref().map(sled::IVec::from));
+                }
+            }
+            entries = merged.into_iter().filter_map(|(k, v)| Some((sled::IVec::from(k), v?))).collect();
+        });
+        let mut out = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
             if key.len() != prefix.len() + 8 {
                 return Err(StoreError::Corrupt {
                     key: format!("{TREE_HISTORY}/{}", String::from_utf8_lossy(&key)),
@@ -934,60 +1090,58 @@ impl Store for SledStore {
     }
 
     /// Commits a batch all-or-nothing across a crash with a redo intent,
-    /// using only plain single-key inserts and removes:
+    /// using only plain single-key inserts:
     ///
     /// 1. encode every write (for all trees) as an op — a full new value or
     ///    a removal, decided now, including the phone index decisions — and
     ///    insert the encoded ops as one value into the `intents` tree under
-    ///    the next intent id (u64, big-endian);
-    /// 2. apply each op with a plain insert or remove on its tree;
-    /// 3. remove the intent.
+    ///    the one fixed key [`INTENT_KEY`], overwriting the previous group's;
+    /// 2. apply each op with a plain insert or remove on its tree.
     ///
-    /// On `open`, before anything else, every intent still present is
-    /// replayed in key order (its ops re-applied, then the intent removed),
-    /// and the store is flushed.
+    /// On `open`, before anything else, the intent present (if any) is
+    /// replayed: its ops re-applied, then the intent removed, and the store
+    /// flushed. An orderly shutdown removes it, so there is none to replay.
     ///
     /// Why this is crash-safe: a single-key insert is atomic in sled, and
     /// sled recovers a *prefix* of its log in LSN order (recovery stops at the
-    /// first torn or missing message). Each step above is logged after the
-    /// previous one returned, so the intent is in the log before any op it
-    /// describes, and its removal after all of them. Hence after a crash:
-    /// if any op of a batch survived, its intent survived too and replay
-    /// completes the batch; if the intent's removal survived, every op did
-    /// and nothing is replayed; if the intent is lost, so is every op. Ops
-    /// are idempotent full-value puts and removes, so replaying ops that had
-    /// survived is harmless, and so is a crash during replay (the next open
-    /// replays again).
-    ///
-    /// Replay must not undo a later commit. Commits are serialised: one at a
-    /// time runs steps 1–3, so intent N+1 is logged after intent N's removal
-    /// and at most one intent survives a crash, the last; the store it is
-    /// replayed on is exactly the one its ops were decided on (every earlier
-    /// intent complete), which is also what makes the phone index decisions
-    /// safe to replay. If a step fails after the intent may have been
-    /// written, the batch may be half applied; the store then refuses every
-    /// further commit ([`StoreError::Unfinished`]) so that on the next open
-    /// replay still applies to the last intent only.
+    /// first torn or missing message). Groups are committed one at a time,
+    /// each step logged after the previous one returned, so group N's intent
+    /// is in the log before any of its ops, and after all of group N−1's ops.
+    /// Hence the intent a crash leaves is that of the last group with any op
+    /// in the recovered prefix (a later group's ops cannot survive without
+    /// its intent), every earlier group is complete, and replay completes
+    /// the last one. Ops are idempotent full-value puts and removes decided
+    /// on exactly the state the replay runs on (nothing after the group
+    /// survived), so replaying a group that had been applied whole is
+    /// harmless, which also makes the phone index decisions safe to replay
+    /// and a crash during replay harmless (the next open replays again).
+    /// Overwriting instead of removing the intent after each group saves one
+    /// sled write per group. If a step fails, the group may be half applied;
+    /// the store then refuses every further commit
+    /// ([`StoreError::Unfinished`]) so that the next open still replays that
+    /// group's intent, not a later one.
     ///
     /// Serialising without convoys: callers do not queue on a mutex (each
     /// hand-over costs a wake-up, which on a busy two-core box dominated the
-    /// ~25 µs a commit takes). Each caller encodes its batch, appends it to a
-    /// queue and, if no commit is running, becomes the leader: it takes the
-    /// whole queue and commits it as *one* intent (ops in queue order, each
-    /// batch's phone decisions seeing the earlier batches' phone writes), so
-    /// one intent insert and removal serve every batch that queued meanwhile.
-    /// The others park until their group is done and return its result.
-    /// Atomicity is then per group, which includes per batch.
+    /// ~25 µs a commit takes). Each caller appends its job (a batch, or a
+    /// [`Store::transact`] operation) to a queue and, if no commit is
+    /// running, becomes the leader: it takes the whole queue and commits it
+    /// as *one* intent, running each operation against the group's staged
+    /// writes (see [`Staged`]) so that it sees every earlier job. The others
+    /// park until their group is done. Atomicity is then per group, which
+    /// includes per batch.
     ///
     /// Wake-ups are the cost that matters, so each is spent on purpose: a
-    /// finished group unparks exactly its own callers (who read the outcome
-    /// from an atomic, without re-taking the mutex); a leader that finds more
-    /// batches queued goes on committing them (up to
-    /// `LEADER_EXTRA_GROUPS_MAX` groups) instead of waking one of their
-    /// callers to lead, and only when it stops with batches still queued
-    /// does it unpark one queued caller to lead them. Nothing here waits for a
-    /// flush, and plain inserts only take sled's concurrency-control *read*
-    /// side, so commits proceed while the group-commit flusher is in `fsync`.
+    /// finished group registers its `transact` callers with the flusher
+    /// without waking them (they wake once, when durable) and unparks
+    /// exactly its `commit` callers (who read the outcome from an atomic,
+    /// without re-taking the mutex); a leader that finds more jobs queued
+    /// goes on committing them (up to `LEADER_EXTRA_GROUPS_MAX` groups)
+    /// instead of waking one of their callers to lead, and only when it stops
+    /// with jobs still queued does it unpark one queued caller to lead them.
+    /// Nothing here waits for a flush, and plain inserts only take sled's
+    /// concurrency-control *read* side, so commits proceed while the
+    /// group-commit flusher is in `fsync`.
     ///
     /// Not isolation: a reader concurrent with a commit can see some of its
     /// writes before others (see [`SledStore::encode_batch`] for the order).
@@ -1174,11 +1328,14 @@ impl GroupCommit {
     }
 
     /// Ends a round covering every ticket up to `target`: stores the outcome
-    /// in exactly its waiters' slots and unparks them. Waiters of the next
-    /// round stay parked, and the woken ones read their outcome without
-    /// taking the lock: a `Condvar::notify_all` here would wake both rounds'
-    /// waiters and make each re-take the mutex, one after another.
-    fn settle(&self, st: &mut FlushState, target: u64, result: sled::Result<()>) {
+    /// in exactly its waiters' slots and returns them, to be unparked
+    /// ([`wake`]) once the lock is released (each unpark is a system call,
+    /// and a committer registering a caller must not wait for them). Waiters
+    /// of the next round stay parked, and the woken ones read their outcome
+    /// without taking the lock: a `Condvar::notify_all` here would wake both
+    /// rounds' waiters and make each re-take the mutex, one after another.
+    #[must_use = "the served waiters must be woken"]
+    fn settle(&self, st: &mut FlushState, target: u64, result: sled::Result<()>) -> Vec<Arc<Slot>> {
         st.settled = target;
         let outcome = match result {
             Ok(()) => {
@@ -1192,10 +1349,13 @@ impl GroupCommit {
             }
         };
         let served = st.waiters.partition_point(|(t, _)| *t <= target);
-        for (_, slot) in st.waiters.drain(..served) {
-            slot.state.store(outcome, Ordering::Release);
-            slot.thread.unpark();
-        }
+        st.waiters
+            .drain(..served)
+            .map(|(_, slot)| {
+                slot.state.store(outcome, Ordering::Release);
+                slot
+            })
+            .collect()
     }
 
     fn shut_down(&self) {
@@ -1238,7 +1398,10 @@ impl GroupCommit {
             let result = db.flush();
             st = self.lock();
             st.rounds += 1;
-            self.settle(&mut st, target, result.map(drop));
+            let served = self.settle(&mut st, target, result.map(drop));
+            drop(st);
+            wake(served);
+            st = self.lock();
         }
     }
 }
@@ -1491,7 +1654,7 @@ mod tests {
     /// Writes `batch`'s intent as `commit` would, under intent id `id`, but
     /// applies none of its ops: a crash right after step 1.
     fn write_intent_only(store: &SledStore, id: u64, batch: &Batch) {
-        let ops = store.plan(&mut [SledStore::pending(batch).unwrap()]).unwrap();
+        let ops = store.plan(batch);
         store.intents.insert(id.to_be_bytes(), encode_intent(&ops).unwrap()).unwrap();
     }
 
@@ -1527,11 +1690,12 @@ mod tests {
         // The phone index decision made at commit time was replayed too.
         assert_eq!(store.contact_by_mobile("+71111111111").unwrap(), None);
         assert_eq!(store.contact_by_mobile("+72222222222").unwrap(), Some(contact("C1", Some("+72222222222"))));
-        // New commits take ids after the replayed one and work as usual.
-        assert_eq!(store.committer.next_intent.load(Ordering::Relaxed), 8);
+        // New commits work as usual, each leaving its intent under the one
+        // fixed key until the next overwrites it.
         store.commit(&Batch { cards: vec![card("10", 3)], ..Batch::default() }).unwrap();
         assert_eq!(store.card("10").unwrap(), Some(card("10", 3)));
-        assert_eq!(store.intents.len(), 0);
+        assert_eq!(store.intents.len(), 1);
+        assert!(store.intents.get(INTENT_KEY).unwrap().is_some());
     }
 
     #[test]
@@ -1552,7 +1716,7 @@ mod tests {
             // Crash between steps 2 and 3: the ops are applied, the intent
             // is still there.
             write_intent_only(&store, 0, &batch);
-            store.apply(&store.plan(&mut [SledStore::pending(&batch).unwrap()]).unwrap()).unwrap();
+            store.apply(&store.plan(&batch)).unwrap();
         }
         let store = SledStore::open(dir.path()).unwrap();
         assert_eq!(store.intents.len(), 0);
@@ -1561,6 +1725,20 @@ mod tests {
         assert_eq!(store.contact_by_mobile("+71111111111").unwrap(), None);
         assert_eq!(store.contact_by_mobile("+73333333333").unwrap().map(|c| c.code), Some("C2".to_string()));
         assert_eq!(store.phones.len(), 1);
+    }
+
+    #[test]
+    fn a_clean_shutdown_leaves_no_intent_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            store.commit(&Batch { cards: vec![card("40", 1)], ..Batch::default() }).unwrap();
+            assert_eq!(store.intents.len(), 1, "the last group's intent stays until overwritten");
+        }
+        // Read the directory with sled itself: nothing for a replay to do.
+        let db = sled::Config::new().path(dir.path()).open().unwrap();
+        assert_eq!(db.open_tree(TREE_INTENTS).unwrap().len(), 0);
+        assert!(db.open_tree(TREE_CARDS).unwrap().get("40").unwrap().is_some());
     }
 
     #[test]
@@ -1575,7 +1753,6 @@ mod tests {
         let store = SledStore::open(dir.path()).unwrap();
         assert_eq!(store.card("30").unwrap(), Some(card("30", 2)));
         assert_eq!(store.intents.len(), 0);
-        assert_eq!(store.committer.next_intent.load(Ordering::Relaxed), 257);
     }
 
     #[test]
@@ -1671,11 +1848,11 @@ mod tests {
             }],
             ..Batch::default()
         };
-        let mut group = [SledStore::pending(&first).unwrap(), SledStore::pending(&second).unwrap()];
-        store.commit_group(&mut group).unwrap();
+        let group = vec![SledStore::pending(&first).unwrap(), SledStore::pending(&second).unwrap()];
+        store.commit_group(group).unwrap();
         assert_eq!(store.contact_by_mobile("+71111111111").unwrap().map(|c| c.code), Some("C2".to_string()));
         assert_eq!(store.contact_by_mobile("+72222222222").unwrap().map(|c| c.code), Some("C1".to_string()));
-        assert_eq!(store.intents.len(), 0);
+        assert_eq!(store.intents.len(), 1, "one intent, under the fixed key");
     }
 
     #[test]
@@ -1712,7 +1889,7 @@ mod tests {
         }
         // Each contact kept exactly its latest number.
         assert_eq!(store.phones.len(), 16);
-        assert_eq!(store.intents.len(), 0);
+        assert_eq!(store.intents.len(), 1, "one intent, under the fixed key");
         let st = store.committer.lock();
         assert_eq!((st.issued, st.done, st.leading), (800, 800, false));
         assert!(st.queue.is_empty() && st.broken.is_none());
@@ -1774,7 +1951,7 @@ mod tests {
         loop {
             let mut st = group.lock();
             if st.requested == 1 {
-                group.settle(&mut st, 1, Err(sled::Error::Io(std::io::Error::other("disk on fire"))));
+                wake(group.settle(&mut st, 1, Err(sled::Error::Io(std::io::Error::other("disk on fire")))));
                 break;
             }
             drop(st);
@@ -1813,12 +1990,12 @@ mod tests {
         let first = spawn_waiter(1);
         let second = spawn_waiter(2);
         assert_eq!(group.lock().requested, 2);
-        group.settle(&mut group.lock(), 1, Ok(()));
+        wake(group.settle(&mut group.lock(), 1, Ok(())));
         join_within_60s(first).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
         assert!(!second.is_finished(), "a waiter of the next round returned early");
         assert_eq!(group.lock().waiters.len(), 1);
-        group.settle(&mut group.lock(), 2, Ok(()));
+        wake(group.settle(&mut group.lock(), 2, Ok(())));
         join_within_60s(second).unwrap();
         assert!(group.lock().waiters.is_empty());
     }
@@ -1855,7 +2032,7 @@ mod tests {
                 handle
             })
             .collect();
-        let intent_before = store.committer.next_intent.load(Ordering::Relaxed);
+        let intents_before = store.committer.intents_written.load(Ordering::Relaxed);
         {
             // The pretend leader finishes an empty group.
             let mut st = store.committer.lock();
@@ -1868,7 +2045,7 @@ mod tests {
         }
         let st = store.committer.lock();
         // One caller led all three batches as one group, one intent.
-        assert_eq!(store.committer.next_intent.load(Ordering::Relaxed), intent_before + 1);
+        assert_eq!(store.committer.intents_written.load(Ordering::Relaxed), intents_before + 1);
         assert_eq!((st.issued, st.done, st.leading), (3, 3, false));
         assert!(st.queue.is_empty());
         drop(st);
