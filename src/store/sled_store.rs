@@ -253,6 +253,23 @@ impl Staging {
         });
     }
 
+    /// Drops the ops staged after the first `len`.
+    fn truncate(&self, len: usize) {
+        STAGED.with(|s| {
+            if let Some(st) = s.borrow_mut().as_mut() {
+                if st.ops.len() > len {
+                    st.ops.truncate(len);
+                    // Rare: rebuild the index rather than track what each
+                    // dropped op had shadowed.
+                    st.latest.iter_mut().for_each(HashMap::clear);
+                    for (i, op) in st.ops.iter().enumerate() {
+                        st.latest[op.tree as usize - 1].insert(op.key.clone(), i);
+                    }
+                }
+            }
+        });
+    }
+
     fn staged_len(&self) -> usize {
         STAGED.with(|s| s.borrow().as_ref().map_or(0, |st| st.ops.len()))
     }
@@ -879,8 +896,9 @@ impl SledStore {
         let mut group_first = None;
         for job in jobs {
             let first = *group_first.get_or_insert(job.ticket);
-            match job.work {
-                Work::Batch(pending) => self.stage_pending(&staging, pending).map_err(|e| (first, e))?,
+            let staged_before = staging.staged_len();
+            let pending = match job.work {
+                Work::Batch(pending) => Ok(pending),
                 Work::Op(op) => {
                     // SAFETY: see `OpPtr`: the closure's owner is waiting for
                     // this job's ticket, which is not done before we return.
@@ -893,11 +911,15 @@ impl SledStore {
                         }
                     };
                     let Some(batch) = batch.filter(|b| !b.is_empty()) else { continue };
-                    match Self::pending(&batch) {
-                        Ok(pending) => self.stage_pending(&staging, pending).map_err(|e| (first, e))?,
-                        Err(e) => *job.slot.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e),
-                    }
+                    Self::pending(&batch)
                 }
+            };
+            // Staging only reads (a corrupt phone index entry, say, can fail
+            // it) and writes nothing: a failure is this job's alone. Its
+            // part-staged ops are dropped and the group goes on.
+            if let Err(e) = pending.and_then(|p| self.stage_pending(&staging, p)) {
+                staging.truncate(staged_before);
+                *job.slot.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
             }
             if staging.staged_len() >= STAGED_OPS_MAX {
                 self.commit_staged(&staging).map_err(|e| (first, e))?;
@@ -1595,6 +1617,25 @@ mod tests {
         let expected: Vec<String> = sorted.iter().map(u64::to_string).collect();
         assert_eq!(reasons, expected);
         assert_eq!(store.history("55").unwrap(), vec![entry("other card")]);
+    }
+
+    #[test]
+    fn staged_writes_are_seen_on_the_leader_only_and_a_dropped_job_is_undone() {
+        let store = Arc::new(SledStore::temporary().unwrap());
+        let staging = Staging::start(&store);
+        staging.stage(Op::put(TreeId::Cards, "k", b"first".to_vec()));
+        let before = staging.staged_len();
+        staging.stage(Op::put(TreeId::Cards, "k", b"second".to_vec()));
+        let read = |store: &SledStore| store.read_with(TreeId::Cards, b"k", |v| Ok(v.map(<[u8]>::to_vec))).unwrap();
+        assert_eq!(read(&store).as_deref(), Some(&b"second"[..]));
+        // Another thread reads sled alone.
+        let other = Arc::clone(&store);
+        assert_eq!(std::thread::spawn(move || read(&other)).join().unwrap(), None);
+        // A job whose staging failed is dropped, and what it shadowed shows again.
+        staging.truncate(before);
+        assert_eq!(read(&store).as_deref(), Some(&b"first"[..]));
+        drop(staging);
+        assert_eq!(read(&store), None, "nothing staged is visible once staging ends");
     }
 
     #[test]
