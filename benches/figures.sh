@@ -2,7 +2,7 @@
 # Runs every benchmark of the project one after another (nothing else should
 # be running) and prints the figures table that README.md shows.
 #
-#   benches/figures.sh            # about 15-20 minutes on 2 cores
+#   benches/figures.sh            # about 20 minutes on 2 cores
 #
 # Each criterion bench prints "time: [low mid high]"; the middle value is
 # taken. Throughput benches (store, import) also print "thrpt:".
@@ -23,6 +23,7 @@ mid() { # file, benchmark id, [thrpt] -> the middle estimate of time (or through
 
 run rules rules -- --warm-up-time 1 --measurement-time 5
 run store store -- --warm-up-time 1 --measurement-time 5
+run group_commit group_commit
 BALANCE_BENCH_1M=1 run balance balance -- --warm-up-time 2 --measurement-time 5
 run import import -- --warm-up-time 1 --measurement-time 5
 echo "== http" >&2
@@ -37,6 +38,13 @@ done
 for id in durable_commit/threads/1 durable_commit/threads/32; do
     echo "| $id | $(mid "$OUT/store.txt" "$id" thrpt) |"
 done
+# group_commit prints, per level, a row per pair, the median ratio, and 128 callers.
+awk '/^(service|store):/ {level=$1; sub(":", "", level)}
+     /^ +[0-9]+ +[0-9]+ +[0-9]+ / {one[level]=one[level] (one[level] ? ", " : "") $2; many[level]=many[level] (many[level] ? ", " : "") $3}
+     /^median ratio/ {print "| group commit, " level ", durable calls/s with 1 caller (each pair) | " one[level] " |";
+                      print "| group commit, " level ", with 32 callers (each pair) | " many[level] " |";
+                      print "| group commit, " level ", " $0 " |"}
+     /^128 callers/ {print "| group commit, " level ", " $0 " |"}' "$OUT/group_commit.txt" | sed -E 's/median ratio 32\/1: /32\/1 ratio, median of pairs | /; s/, ([0-9]+) callers: /, \1 callers | /'
 for id in balance_read/1000 balance_read/100000 balance_read/1000000; do
     echo "| $id | $(mid "$OUT/balance.txt" "$id") |"
 done

@@ -1,21 +1,24 @@
 //! Group commit, measured as pairs: durable state changes per second with 1
-//! caller, then at once with 32 (and, last, 128), through `CardService` on
-//! `SledStore`, alternated several times in one run. Each pair's ratio
+//! caller, then at once with 32 (and, last, 128), alternated several times in
+//! one run; first through `CardService`, then at the store level. Each pair's ratio
 //! compares two measurements taken seconds apart, so the drift of this
 //! box's fsync latency (tens of percent within a minute) mostly cancels out;
 //! the median of the pairs is the figure.
 //!
-//! Each call is a Block or UnBlock of the caller's own card, acknowledged
-//! only once durable, as the HTTP handlers make it.
+//! A service call is a Block or UnBlock of the caller's own card,
+//! acknowledged only once durable, as the HTTP handlers make it. A store call
+//! is one `Store::transact` writing the same two records, without the
+//! service's parsing, reads and rules.
 //!
 //! `cargo bench --bench group_commit` (PAIRS=5 and SECONDS=2 by default)
 
 #[path = "fixture/mod.rs"]
 mod fixture;
 
+use cashdesk_card::domain::{CardType, Category, Status};
 use cashdesk_card::rules::{RuleHandle, RuleSet};
 use cashdesk_card::service::CardService;
-use cashdesk_card::store::SledStore;
+use cashdesk_card::store::{Batch, CardRecord, HistoryEntry, SledStore, Store};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -24,20 +27,21 @@ fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// Durable calls per second from `callers` threads over about `seconds`.
-fn run(svc: &CardService, callers: u64, seconds: Duration) -> f64 {
+/// Durable calls per second from `callers` threads over about `seconds`;
+/// thread `t` repeats the call `worker(t)` returns.
+fn run<W: FnMut()>(callers: u64, seconds: Duration, worker: impl Fn(u64) -> W + Sync) -> f64 {
     let start = Barrier::new(callers as usize + 1);
     let stop = AtomicBool::new(false);
     let calls = AtomicU64::new(0);
     let elapsed = std::thread::scope(|s| {
         for t in 0..callers {
-            let (start, stop, calls) = (&start, &stop, &calls);
+            let (start, stop, calls, worker) = (&start, &stop, &calls, &worker);
             s.spawn(move || {
-                let mut desk = fixture::Desk::new(svc, t);
+                let mut call = worker(t);
                 let mut mine = 0;
                 start.wait();
                 while !stop.load(Ordering::Relaxed) {
-                    desk.call(svc);
+                    call();
                     mine += 1;
                 }
                 calls.fetch_add(mine, Ordering::Relaxed);
@@ -54,21 +58,54 @@ fn run(svc: &CardService, callers: u64, seconds: Duration) -> f64 {
     calls.load(Ordering::Relaxed) as f64 / elapsed.as_secs_f64()
 }
 
-fn main() {
-    // `cargo bench` passes `--bench`; there is nothing to filter.
-    let pairs = env_or("PAIRS", 5);
-    let seconds = Duration::from_secs(env_or("SECONDS", 2));
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Arc::new(SledStore::open(dir.path()).expect("open store"));
-    fixture::populate(&store);
-    let svc = CardService::new(store.clone(), Arc::new(RuleHandle::new(RuleSet::shipped())));
-    run(&svc, 32, Duration::from_secs(1)); // warm-up
+/// Store level: one `transact` per call writing what a Block writes (the
+/// card record and one history entry), with no service work around it.
+fn store_call(store: &SledStore, t: u64) -> impl FnMut() + '_ {
+    let number = format!("{}", 400_000_000_000u64 + t);
+    let mut seq = store.card(&number).unwrap().map_or(0, |c| c.history_len);
+    move || {
+        let batch = Batch {
+            cards: vec![CardRecord {
+                number: number.clone(),
+                status: Status::Active,
+                category: Category::Plastic,
+                card_type: CardType::Bonus,
+                contact: None,
+                block: None,
+                history_len: seq + 1,
+            }],
+            history: vec![(
+                number.clone(),
+                seq,
+                HistoryEntry {
+                    time: "2026-11-28T10:00:00.000Z".into(),
+                    user: "bench".into(),
+                    role: "call_center".into(),
+                    method: "Block".into(),
+                    from: Some(Status::Active),
+                    to: Some(Status::Blocked),
+                    reason: "0 Потеря карты".into(),
+                },
+            )],
+            ..Batch::default()
+        };
+        let mut batch = Some(batch);
+        store.transact(&mut || batch.take()).expect("transact");
+        seq += 1;
+    }
+}
+
+/// Runs `pairs` pairs of 1 then 32 callers and prints a row per pair and the
+/// median ratio; then `fixture::CARDS` callers once.
+fn pairs<W: FnMut()>(title: &str, store: &SledStore, pairs: u64, seconds: Duration, worker: impl Fn(u64) -> W + Sync) {
+    println!("{title}");
+    run(32, Duration::from_secs(1), &worker); // warm-up
     println!("pair  1 caller/s  32 callers/s  ratio  calls per flush (32)");
     let mut ratios = Vec::new();
     for pair in 1..=pairs {
-        let one = run(&svc, 1, seconds);
+        let one = run(1, seconds, &worker);
         let before = store.sync_stats();
-        let many = run(&svc, 32, seconds);
+        let many = run(32, seconds, &worker);
         let after = store.sync_stats();
         let per_flush = (after.syncs - before.syncs) as f64 / (after.rounds - before.rounds).max(1) as f64;
         let ratio = many / one;
@@ -76,14 +113,34 @@ fn main() {
         println!("{pair:>4}  {one:>10.0}  {many:>12.0}  {ratio:>5.2}  {per_flush:>6.1}");
     }
     ratios.sort_by(f64::total_cmp);
-    let median = ratios[ratios.len() / 2];
     println!(
-        "median ratio 32/1: {median:.2} (min {:.2}, max {:.2}, {} pairs)",
+        "median ratio 32/1: {:.2} (min {:.2}, max {:.2}, {} pairs)",
+        ratios[ratios.len() / 2],
         ratios[0],
         ratios[ratios.len() - 1],
         ratios.len()
     );
     let t0 = Instant::now();
-    let hundreds = run(&svc, fixture::CARDS, seconds);
-    println!("{} callers: {hundreds:.0} calls/s, all finished in {:.1} s", fixture::CARDS, t0.elapsed().as_secs_f64());
+    let hundreds = run(fixture::CARDS, seconds, &worker);
+    println!(
+        "{} callers: {hundreds:.0} calls/s, all finished in {:.1} s\n",
+        fixture::CARDS,
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; there is nothing to filter.
+    let n = env_or("PAIRS", 5);
+    let seconds = Duration::from_secs(env_or("SECONDS", 2));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Arc::new(SledStore::open(dir.path()).expect("open store"));
+    fixture::populate(&store);
+    let svc = CardService::new(store.clone(), Arc::new(RuleHandle::new(RuleSet::shipped())));
+    pairs("service: Block/UnBlock through CardService", &store, n, seconds, |t| {
+        let mut desk = fixture::Desk::new(&svc, t);
+        let svc = &svc;
+        move || desk.call(svc)
+    });
+    pairs("store: transact of a card record and a history entry", &store, n, seconds, |t| store_call(&store, t));
 }

@@ -1225,43 +1225,44 @@ impl Store for SledStore {
 /// inserts and removes, which overlap the flush: 3.3k–4.3k / 11.6k–20.3k in
 /// two bench runs (the box's fsync latency varies a lot from run to run).
 ///
-/// Waking: each caller parks with its ticket in `waiters`, and a round
-/// unparks exactly the waiters it covers ([`GroupCommit::settle`]); they read
-/// the outcome from atomics without re-taking the mutex. With a
-/// `Condvar::notify_all` every round also woke the next round's waiters, and
-/// all of them then queued on the mutex one by one; together with the same
-/// pattern in the committer, that serial chain of wake-ups, not the CPU or
-/// the disk, was what held 32 writers back (~8 commits per round, the CPU
-/// ~50% idle). The flusher itself is signalled only when it is idle
-/// (`wake_at`), not once per ticket. Measured with
-/// `cargo bench --bench store -- --warm-up-time 1 --measurement-time 5`
-/// (durable commits/s, 1 / 32 writers, ratio within each run; before and
-/// after alternated on the same box, whose fsync latency drifts a lot):
+/// Waking: each caller is registered with a [`Slot`] in `waiters`, and a
+/// round stores its outcome in exactly the slots it covers and unparks them
+/// ([`GroupCommit::settle`], then [`wake`] after the lock is released); they
+/// read the outcome without re-taking the mutex. A `transact` caller is
+/// registered by the leader that committed its operation, without being
+/// woken in between, so it parks once per call. The flusher itself is
+/// signalled only when it is idle (`wake_at`), not once per ticket.
 ///
-/// | wake-ups                          | runs | 1 writer (median) | 32 writers (median) | ratio: median (range) |
-/// |-----------------------------------|------|-------------------|---------------------|-----------------------|
-/// | `notify_all` (before)             | 9    | 4.9k              | 19.2k               | 4.5× (3.5×–5.4×; one 8.4× run had a slow 1-writer sample) |
-/// | exact unparks, leader goes on     | 8    | 4.4k              | 26.0k               | 6.1× (4.8×–7.5×)      |
+/// Measured (`cargo bench --bench group_commit`: 1 and 32 callers
+/// alternated, five pairs, the ratio of each pair; durable calls/s):
 ///
-/// The 1-writer medians differ by ~10%, within the run-to-run spread
-/// (3.8k–5.5k on either side); the lone-writer path only swapped a condvar
-/// wait for a park.
+/// | design                                             | service 32/1, median of pairs | store 32/1 |
+/// |----------------------------------------------------|-------------------------------|------------|
+/// | session 1: service mutex, then `commit` + `sync`    | 4.3× (19.9k/s at 32, criterion) | 6.0–7.4× (commit + sync) |
+/// | `transact` on the leader, parked once               | 5.8× (26.1k/s, criterion)     |            |
+/// | + one intent per group, fixed key, wake after unlock | 6.8–7.3× (33–42k/s)           | 7.0–7.2×   |
 ///
-/// Tried and dropped: holding a round back to gather more tickets (until no
-/// ticket came for 30–60 µs, or as many as the last round had, capped at
-/// 0.2–1 ms). Rounds grew from ~8 to 18–25 tickets, but throughput *fell*
-/// (~10–15% at 32 writers, in a probe alternating the variants): while the flusher waits, every writer ends up waiting in the
-/// same round, so the fsync no longer overlaps the next writers' commits.
-/// Flushing as soon as the previous round ends keeps two cohorts of writers
-/// alternating, one committing while the other's round is on disk.
+/// Tried and dropped, each measured in alternating runs: holding a round
+/// back to gather more tickets (session 1: rounds grew, throughput fell
+/// 10–15%, because the fsync stops overlapping the next callers' commits);
+/// a flusher that waits up to 100 µs for a running leader's group (no
+/// gain); two flusher threads with overlapping rounds (no gain); waking a
+/// round's waiters as a binary tree instead of all from the flusher (no
+/// gain; worse at 128 callers); the leader yielding the CPU before small
+/// groups (groups doubled, throughput did not move); history in chunks of
+/// 4–16 entries per key (worse: rewriting chunks cost more than the leaf
+/// splits they saved); mimalloc (slower at 32 writers).
 ///
-/// The target, 32 writers at ≥ 8× one writer, is not reached. What
-/// still limits 32 writers: each commit and each sync still park and unpark
-/// their caller once; every round's write goes through sled's IO threadpool,
-/// whose `notify_all` wakes its ~7 idle threads one after another (sled
-/// code, not ours); and commits are applied by one leader at a time
-/// (~15–25 µs of sled work per batch), which a probe found idle for a good
-/// part of each round.
+/// The target, 32 callers at ≥ 8× one caller, is not reached: the
+/// median of pairs is ~7×, single pairs reach 8.3×. What still limits 32
+/// callers, from profiles and `vmstat`: every flush round costs ~11–19
+/// context switches and ~100–160 µs of kernel CPU, mostly sled's IO
+/// threadpool, whose `notify_all` wakes its 7 idle threads one after another
+/// for each buffer write (sled code, not ours); each call parks and wakes its
+/// caller once (two context switches, ~7 µs each on this VM); and the
+/// leader's ~20 µs of sled work per call, a fifth of it the history tree's
+/// leaf splits (sled splits leaves at 16 keys: a probe that wrote no new
+/// history keys reached 9.6×, which is not a store anyone can use).
 #[derive(Default)]
 pub(crate) struct GroupCommit {
     state: Mutex<FlushState>,
