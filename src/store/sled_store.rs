@@ -1981,6 +1981,68 @@ mod tests {
         sync_from_threads(128);
     }
 
+    /// `threads` callers each run 20 read-decide-write steps on one shared
+    /// counter card through `transact`: no increment may be lost (each step
+    /// sees every earlier one, staged or applied), and all finish in time.
+    fn transact_from_threads(threads: u64) {
+        let store = Arc::new(SledStore::temporary().unwrap());
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                std::thread::spawn(move || {
+                    for _ in 0..20 {
+                        store
+                            .transact(&mut || {
+                                let n = store.card("counter").unwrap().map_or(0, |c| c.history_len);
+                                Some(Batch {
+                                    cards: vec![card("counter", n + 1)],
+                                    history: vec![("counter".into(), n, entry(&n.to_string()))],
+                                    ..Batch::default()
+                                })
+                            })
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            join_within_60s(h);
+        }
+        let total = threads * 20;
+        assert_eq!(store.card("counter").unwrap(), Some(card("counter", total)));
+        let history = store.history("counter").unwrap();
+        assert_eq!(history.len() as u64, total);
+        assert!(history.iter().enumerate().all(|(i, e)| e.reason == i.to_string()), "history out of order");
+        let stats = store.sync_stats();
+        assert!(stats.rounds <= stats.syncs, "{stats:?}");
+    }
+
+    #[test]
+    fn transact_from_32_threads_loses_no_update() {
+        transact_from_threads(32);
+    }
+
+    #[test]
+    fn transact_from_128_threads_finishes_and_loses_no_update() {
+        transact_from_threads(128);
+    }
+
+    #[test]
+    fn a_panicking_operation_panics_its_caller_writes_nothing_and_the_store_goes_on() {
+        let store = SledStore::temporary().unwrap();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = store.transact(&mut || -> Option<Batch> { panic!("operation failed") });
+        }));
+        let payload = caught.expect_err("the caller sees the operation's panic");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"operation failed"));
+        assert_eq!(store.card("1").unwrap(), None);
+        // Not broken: the next change commits as usual.
+        store.transact(&mut || Some(Batch { cards: vec![card("1", 1)], ..Batch::default() })).unwrap();
+        assert_eq!(store.card("1").unwrap(), Some(card("1", 1)));
+        // A step that writes nothing is fine too.
+        store.transact(&mut || None).unwrap();
+    }
+
     #[test]
     fn a_failed_round_is_reported_to_its_waiters() {
         // Drive the state machine by hand, as the flusher would after a
