@@ -2,10 +2,13 @@
 //! 1M). Cards are loaded straight into the store in large batches; each card
 //! is bound to a contact and carries three lots, like a live card.
 
-use cashdesk_card::domain::{Amount, BonusType, CardType, Category, Status};
+#[path = "fixture/mod.rs"]
+mod fixture;
+
+use cashdesk_card::domain::{Amount, BonusType};
 use cashdesk_card::rules::{RuleHandle, RuleSet};
 use cashdesk_card::service::{Caller, CardService, Lookup};
-use cashdesk_card::store::{Batch, CardRecord, ContactRecord, ContactWrite, Lot, SledStore, Store};
+use cashdesk_card::store::{Batch, Lot, SledStore, Store};
 use chrono::NaiveDate;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::sync::Arc;
@@ -15,26 +18,7 @@ fn populate(store: &SledStore, n: u64) {
     let mut batch = Batch::default();
     for i in 0..n {
         let number = format!("{}", 10_000_000 + i);
-        let code = format!("C{i}");
-        batch.cards.push(CardRecord {
-            number: number.clone(),
-            status: Status::Active,
-            category: Category::Plastic,
-            card_type: CardType::Bonus,
-            contact: Some(code.clone()),
-            block: None,
-            history_len: 0,
-        });
-        batch.contacts.push(ContactWrite {
-            record: ContactRecord {
-                code: code.clone(),
-                mobile: Some(format!("+7916{:07}", i)),
-                name: "Имя Фамилия".into(),
-                ..Default::default()
-            },
-            old_mobile: None,
-        });
-        batch.contact_cards.push((code, vec![number.clone()]));
+        fixture::push_bound_card(&mut batch, number.clone(), format!("C{i}"), format!("+7916{i:07}"), "Имя Фамилия");
         let lot = |a: &str, exp: Option<NaiveDate>| Lot {
             amount: Amount::parse(a).unwrap(),
             bonus_type: BonusType::Monetary,

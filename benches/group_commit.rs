@@ -15,10 +15,9 @@
 #[path = "fixture/mod.rs"]
 mod fixture;
 
-use cashdesk_card::domain::{CardType, Category, Status};
 use cashdesk_card::rules::{RuleHandle, RuleSet};
 use cashdesk_card::service::CardService;
-use cashdesk_card::store::{Batch, CardRecord, HistoryEntry, SledStore, Store};
+use cashdesk_card::store::{SledStore, Store};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -64,31 +63,7 @@ fn store_call(store: &SledStore, t: u64) -> impl FnMut() + '_ {
     let number = format!("{}", 400_000_000_000u64 + t);
     let mut seq = store.card(&number).unwrap().map_or(0, |c| c.history_len);
     move || {
-        let batch = Batch {
-            cards: vec![CardRecord {
-                number: number.clone(),
-                status: Status::Active,
-                category: Category::Plastic,
-                card_type: CardType::Bonus,
-                contact: None,
-                block: None,
-                history_len: seq + 1,
-            }],
-            history: vec![(
-                number.clone(),
-                seq,
-                HistoryEntry {
-                    time: "2026-11-28T10:00:00.000Z".into(),
-                    user: "bench".into(),
-                    role: "call_center".into(),
-                    method: "Block".into(),
-                    from: Some(Status::Active),
-                    to: Some(Status::Blocked),
-                    reason: "0 Потеря карты".into(),
-                },
-            )],
-            ..Batch::default()
-        };
+        let batch = fixture::block_batch(&number, seq);
         let mut batch = Some(batch);
         store.transact(&mut || batch.take()).expect("transact");
         seq += 1;

@@ -5,8 +5,10 @@
 //!
 //! `cargo bench --bench store -- --warm-up-time 1 --measurement-time 5`
 
-use cashdesk_card::domain::{CardType, Category, Status};
-use cashdesk_card::store::{Batch, CardRecord, HistoryEntry, SledStore, Store};
+#[path = "fixture/mod.rs"]
+mod fixture;
+
+use cashdesk_card::store::{Batch, SledStore, Store};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Barrier;
@@ -17,32 +19,7 @@ use std::time::{Duration, Instant};
 static SEQ: AtomicU64 = AtomicU64::new(0);
 
 fn batch(number: &str) -> Batch {
-    let seq = SEQ.fetch_add(1, Ordering::Relaxed);
-    Batch {
-        cards: vec![CardRecord {
-            number: number.to_string(),
-            status: Status::Active,
-            category: Category::Plastic,
-            card_type: CardType::Bonus,
-            contact: None,
-            block: None,
-            history_len: seq + 1,
-        }],
-        history: vec![(
-            number.to_string(),
-            seq,
-            HistoryEntry {
-                time: "2024-05-01T10:00:00Z".into(),
-                user: "bench".into(),
-                role: "cashier".into(),
-                method: "ChangeStatus".into(),
-                from: Some(Status::Issued),
-                to: Some(Status::Active),
-                reason: String::new(),
-            },
-        )],
-        ..Batch::default()
-    }
+    fixture::block_batch(number, SEQ.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Times `iters` durable commits spread evenly over `threads` writers.

@@ -87,6 +87,15 @@ impl CardService {
         self.check_access(caller, Method::Admin)
     }
 
+    /// One import call's state change: `f` writes the batch and adds the
+    /// rows it refuses to the ones refused while parsing; the bad rows come
+    /// back in line order.
+    fn write_rows(&self, mut bad: BadRows, f: impl FnOnce(&mut Batch, &mut BadRows) -> R<()> + Send) -> R<BadRows> {
+        self.write(|out| f(out, &mut bad))?;
+        bad.sort_by_key(|(line, _)| *line);
+        Ok(bad)
+    }
+
     /// Creates or updates many contacts in one transaction, each row as
     /// [`CardService::upsert_contact`] would. `Err` only when the whole call
     /// failed (access, store); then nothing of it was committed.
@@ -101,7 +110,7 @@ impl CardService {
                 Err(f) => bad.push((line, f)),
             }
         }
-        self.write(|out| {
+        self.write_rows(bad, |out, bad| {
             let mut contacts: Overlay<PendingContact> = Overlay::new();
             // Mobile → its holder within this call; `None`: released by a row.
             let mut phones: HashMap<String, Option<String>> = HashMap::new();
@@ -144,19 +153,13 @@ impl CardService {
                     }
                 }
             }
-            let batch = Batch {
-                contacts: contacts
-                    .items
-                    .into_iter()
-                    .map(|p| ContactWrite { record: p.record, old_mobile: p.stored_mobile })
-                    .collect(),
-                ..Default::default()
-            };
-            *out = batch;
+            out.contacts = contacts
+                .items
+                .into_iter()
+                .map(|p| ContactWrite { record: p.record, old_mobile: p.stored_mobile })
+                .collect();
             Ok(())
-        })?;
-        bad.sort_by_key(|(line, _)| *line);
-        Ok(bad)
+        })
     }
 
     /// Creates or changes many cards in one transaction, each row as
@@ -178,8 +181,7 @@ impl CardService {
                 Err(f) => bad.push((line, f)),
             }
         }
-        self.write(|out| {
-            let mut batch = Batch::default();
+        self.write_rows(bad, |out, _bad| {
             // Each card with its history length in the store (None: created
             // by this call); a card is written only if this call changed it.
             let mut cards: Overlay<(CardRecord, Option<u64>)> = Overlay::new();
@@ -193,25 +195,22 @@ impl CardService {
                         }
                         None => {
                             let mut card = new_card(&number);
-                            Self::change_card(caller, &mut batch, &mut card, true, category, card_type);
+                            Self::change_card(caller, out, &mut card, true, category, card_type);
                             cards.insert(number.as_str().to_string(), (card, None));
                             continue;
                         }
                     },
                 };
-                Self::change_card(caller, &mut batch, card, false, category, card_type);
+                Self::change_card(caller, out, card, false, category, card_type);
             }
-            batch.cards = cards
+            out.cards = cards
                 .items
                 .into_iter()
                 .filter(|(card, stored_len)| *stored_len != Some(card.history_len))
                 .map(|(card, _)| card)
                 .collect();
-            *out = batch;
             Ok(())
-        })?;
-        bad.sort_by_key(|(line, _)| *line);
-        Ok(bad)
+        })
     }
 
     /// Adds many bonus lots in one transaction, each row as
@@ -231,8 +230,7 @@ impl CardService {
                 Err(f) => bad.push((line, f)),
             }
         }
-        self.write(|out| {
-            let mut batch = Batch::default();
+        self.write_rows(bad, |out, bad| {
             let mut cards: Overlay<PendingCard> = Overlay::new();
             for (line, number, lot) in checked {
                 let pending = match cards.get_mut(number.as_str()) {
@@ -256,19 +254,16 @@ impl CardService {
                     Some(l) => l,
                     None => pending.lots.insert(self.store.lots(number.as_str())?),
                 };
-                Self::lot_added(caller, &mut batch, &mut pending.card, &lot);
+                Self::lot_added(caller, out, &mut pending.card, &lot);
                 lots.push(lot);
             }
             for p in cards.items {
                 if let Some(lots) = p.lots {
-                    batch.lots.push((p.card.number.clone(), lots));
-                    batch.cards.push(p.card);
+                    out.lots.push((p.card.number.clone(), lots));
+                    out.cards.push(p.card);
                 }
             }
-            *out = batch;
             Ok(())
-        })?;
-        bad.sort_by_key(|(line, _)| *line);
-        Ok(bad)
+        })
     }
 }

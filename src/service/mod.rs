@@ -859,23 +859,18 @@ fn new_card(number: &CardNumber) -> CardRecord {
 
 /// A card category code; empty or absent → `None` (keep).
 pub fn parse_category(c: Option<&str>) -> R<Option<Category>> {
-    present(c)
-        .map(|c| {
-            Category::from_code(c.trim()).ok_or_else(|| {
-                Failure::new(ErrorKey::InvalidCategoryCode, format!("category code {} is unknown", short(c)))
-            })
-        })
-        .transpose()
+    optional_code(c, Category::from_code, ErrorKey::InvalidCategoryCode, "category code")
 }
 
 /// A card type code; empty or absent → `None` (keep).
 pub fn parse_card_type(c: Option<&str>) -> R<Option<CardType>> {
+    optional_code(c, CardType::from_code, ErrorKey::InvalidTypeCode, "card type code")
+}
+
+/// An optional code: empty or absent → `None`; unknown → `key`.
+fn optional_code<T>(c: Option<&str>, from_code: fn(&str) -> Option<T>, key: ErrorKey, what: &str) -> R<Option<T>> {
     present(c)
-        .map(|c| {
-            CardType::from_code(c.trim()).ok_or_else(|| {
-                Failure::new(ErrorKey::InvalidTypeCode, format!("card type code {} is unknown", short(c)))
-            })
-        })
+        .map(|c| from_code(c.trim()).ok_or_else(|| Failure::new(key, format!("{what} {} is unknown", short(c)))))
         .transpose()
 }
 

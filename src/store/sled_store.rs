@@ -763,25 +763,25 @@ impl SledStore {
         key: &[u8],
         f: impl FnOnce(Option<&[u8]>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut f = Some(f);
-        let staged = STAGED.with(|s| {
+        STAGED.with(|s| {
             let s = s.borrow();
-            let st = s.as_ref().filter(|st| st.store == self.addr())?;
-            let i = *st.latest[tree as usize - 1].get(key)?;
-            f.take().map(|f| f(st.ops[i].value.as_deref()))
-        });
-        match (staged, f) {
-            (Some(result), _) => result,
-            (None, Some(f)) => f(self.tree(tree).get(key)?.as_deref()),
-            (None, None) => unreachable!("`f` is taken only when a staged value was found"),
-        }
+            let staged = s
+                .as_ref()
+                .filter(|st| st.store == self.addr())
+                .and_then(|st| st.latest[tree as usize - 1].get(key).map(|&i| st.ops[i].value.as_deref()));
+            match staged {
+                Some(value) => f(value),
+                // sled never touches `STAGED`, so the borrow may stay.
+                None => f(self.tree(tree).get(key)?.as_deref()),
+            }
+        })
     }
 
     fn get<T: DeserializeOwned>(&self, tree: TreeId, key: &str) -> Result<Option<T>, StoreError> {
         self.read_with(tree, key.as_bytes(), |bytes| bytes.map(|b| decode(tree.name(), key.as_bytes(), b)).transpose())
     }
 
-    /// JSON-encodes every record of the batch. The order of the ops is the
+    /// Encodes every record of the batch. The order of the ops is the
     /// order a concurrent reader may see them appear in (commits are atomic
     /// across a crash, not isolated from readers): what others point to is
     /// written first, so a new card's history and lots, and a contact before
