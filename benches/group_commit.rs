@@ -10,7 +10,9 @@
 //! is one `Store::transact` writing the same two records, without the
 //! service's parsing, reads and rules.
 //!
-//! `cargo bench --bench group_commit` (PAIRS=5 and SECONDS=2 by default)
+//! `cargo bench --bench group_commit` (PAIRS=5 and SECONDS=2 by default).
+//! For profiling, `CALLERS=32 LEVEL=store` (or `service`) runs only that
+//! many callers for SECONDS and prints their rate.
 
 #[path = "fixture/mod.rs"]
 mod fixture;
@@ -112,6 +114,20 @@ fn main() {
     let store = Arc::new(SledStore::open(dir.path()).expect("open store"));
     fixture::populate(&store);
     let svc = CardService::new(store.clone(), Arc::new(RuleHandle::new(RuleSet::shipped())));
+    if let Ok(callers) = std::env::var("CALLERS") {
+        let callers: u64 = callers.parse().expect("CALLERS is a number");
+        let rate = if std::env::var("LEVEL").as_deref() == Ok("service") {
+            run(callers, seconds, |t| {
+                let mut desk = fixture::Desk::new(&svc, t);
+                let svc = &svc;
+                move || desk.call(svc)
+            })
+        } else {
+            run(callers, seconds, |t| store_call(&store, t))
+        };
+        println!("{callers} callers: {rate:.0} durable calls/s");
+        return;
+    }
     pairs("service: Block/UnBlock through CardService", &store, n, seconds, |t| {
         let mut desk = fixture::Desk::new(&svc, t);
         let svc = &svc;
