@@ -2,6 +2,11 @@
 //! 1M). Cards are loaded straight into the store in large batches; each card
 //! is bound to a contact and carries three lots, like a live card.
 
+/// The allocator the `cashdesk` binary runs with, so figures match the server.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[path = "fixture/mod.rs"]
 mod fixture;
 

@@ -6,6 +6,11 @@
 //!
 //! `cargo bench --bench bare_warp -- PORT BYTES` (cargo adds `--bench`, ignored).
 
+/// The allocator the `cashdesk` binary runs with, so figures match the server.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use warp::Filter;
 
 fn main() {

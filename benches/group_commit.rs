@@ -14,6 +14,11 @@
 //! For profiling, `CALLERS=32 LEVEL=store` (or `service`) runs only that
 //! many callers for SECONDS and prints their rate.
 
+/// The allocator the `cashdesk` binary runs with, so figures match the server.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[path = "fixture/mod.rs"]
 mod fixture;
 

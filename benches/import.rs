@@ -5,6 +5,11 @@
 //!
 //! `cargo bench --bench import`; criterion reports rows/s as "thrpt".
 
+/// The allocator the `cashdesk` binary runs with, so figures match the server.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use cashdesk_card::import::{import_reader, ImportKind};
 use cashdesk_card::rules::{RuleHandle, RuleSet};
 use cashdesk_card::service::{Caller, CardService};

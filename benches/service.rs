@@ -12,6 +12,11 @@
 //! alternates 1 and 32 callers several times and reports the ratio of each
 //! pair, which is the steadier way to read the ratio.
 
+/// The allocator the `cashdesk` binary runs with, so figures match the server.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[path = "fixture/mod.rs"]
 mod fixture;
 

@@ -5,6 +5,11 @@
 //!
 //! `cargo bench --bench store -- --warm-up-time 1 --measurement-time 5`
 
+/// The allocator the `cashdesk` binary runs with, so figures match the server.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[path = "fixture/mod.rs"]
 mod fixture;
 

@@ -11,6 +11,15 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// jemalloc, not the system allocator: a durable state change allocates and
+/// frees sled's node copies on one thread and its epoch collector frees them
+/// on others, which glibc's per-thread arenas handle poorly. With jemalloc,
+/// 32 concurrent durable callers reach ~8.3–8.8× one caller instead of
+/// ~7.3–7.8× (`benches/group_commit.rs`, alternated runs; README Figures).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(name = "cashdesk", version, about = "Loyalty-card processing: rules, store and the HTTP API cash desks call")]
 struct Cli {
