@@ -1519,7 +1519,9 @@ impl Store for SledStore {
 /// |----------------------------------------------------|-------------------------------|------------|
 /// | session 1: service mutex, then `commit` + `sync`    | 4.3× (19.9k/s at 32, criterion) | 6.0–7.4× (commit + sync) |
 /// | `transact` on the leader, parked once               | 5.8× (26.1k/s, criterion)     |            |
-/// | + one intent per group, fixed key, wake after unlock | 6.8–7.3× (33–42k/s)           | 7.0–7.2×   |
+/// | + one intent per group, fixed key, wake after unlock | 6.7–7.5× (28–52k/s)           | 7.0–7.8×   |
+/// | + jemalloc in the binary and benches                 | 8.2–9.1×                      | 8.1–9.5×   |
+/// | + history tails in card records (one key per change) | 9.0–9.7× (49–65k/s)           | 9.1–9.8×   |
 ///
 /// Tried and dropped, each measured in alternating runs: holding a round
 /// back to gather more tickets (session 1: rounds grew, throughput fell
@@ -1527,21 +1529,21 @@ impl Store for SledStore {
 /// a flusher that waits up to 100 µs for a running leader's group (no
 /// gain); two flusher threads with overlapping rounds (no gain); waking a
 /// round's waiters as a binary tree instead of all from the flusher (no
-/// gain; worse at 128 callers); the leader yielding the CPU before small
-/// groups (groups doubled, throughput did not move); history in chunks of
-/// 4–16 entries per key (worse: rewriting chunks cost more than the leaf
-/// splits they saved); mimalloc (slower at 32 writers).
+/// gain; worse at 128 callers); a separate waker thread, so the flusher
+/// starts the next round at once (rounds got 40% shorter and smaller,
+/// throughput did not move: 8.6/8.3× against 8.4/8.5× without); the leader
+/// yielding the CPU before small groups (groups doubled, throughput did not
+/// move); history in chunks of 4–16 entries per key, rewritten on every
+/// entry (worse: the card and the chunk were still two writes, and
+/// rewriting the chunk cost more than the leaf splits it saved; the tails
+/// that stayed make it one write); mimalloc (slower at 32 writers).
 ///
-/// The target, 32 callers at ≥ 8× one caller, is not reached: the
-/// median of pairs is ~7×, single pairs reach 8.3×. What still limits 32
-/// callers, from profiles and `vmstat`: every flush round costs ~11–19
-/// context switches and ~100–160 µs of kernel CPU, mostly sled's IO
-/// threadpool, whose `notify_all` wakes its 7 idle threads one after another
-/// for each buffer write (sled code, not ours); each call parks and wakes its
-/// caller once (two context switches, ~7 µs each on this VM); and the
-/// leader's ~20 µs of sled work per call, a fifth of it the history tree's
-/// leaf splits (sled splits leaves at 16 keys: a probe that wrote no new
-/// history keys reached 9.6×, which is not a store anyone can use).
+/// What the time goes to at 32 callers (perf, jemalloc, before tails):
+/// about a third of all CPU is sled inserts on the leader (a tenth leaf
+/// splits), a quarter sled's IO threadpool (its `notify_all` wakes its 7
+/// idle threads one after another for each buffer write: sled code, not
+/// ours), and a tenth the flusher's unparks. With glibc the box also stayed
+/// ~25% idle (vmstat), waiting on fsync latency between rounds.
 #[derive(Default)]
 pub(crate) struct GroupCommit {
     state: Mutex<FlushState>,
