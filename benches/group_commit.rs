@@ -64,6 +64,12 @@ fn run<W: FnMut()>(callers: u64, seconds: Duration, worker: impl Fn(u64) -> W + 
     calls.load(Ordering::Relaxed) as f64 / elapsed.as_secs_f64()
 }
 
+/// Service level: caller `t`'s desk blocks or unblocks its own card.
+fn service_call(svc: &CardService, t: u64) -> impl FnMut() + '_ {
+    let mut desk = fixture::Desk::new(svc, t);
+    move || desk.call(svc)
+}
+
 /// Store level: one `transact` per call writing what a Block writes (the
 /// card record and one history entry), with no service work around it.
 fn store_call(store: &SledStore, t: u64) -> impl FnMut() + '_ {
@@ -122,21 +128,13 @@ fn main() {
     if let Ok(callers) = std::env::var("CALLERS") {
         let callers: u64 = callers.parse().expect("CALLERS is a number");
         let rate = if std::env::var("LEVEL").as_deref() == Ok("service") {
-            run(callers, seconds, |t| {
-                let mut desk = fixture::Desk::new(&svc, t);
-                let svc = &svc;
-                move || desk.call(svc)
-            })
+            run(callers, seconds, |t| service_call(&svc, t))
         } else {
             run(callers, seconds, |t| store_call(&store, t))
         };
         println!("{callers} callers: {rate:.0} durable calls/s");
         return;
     }
-    pairs("service: Block/UnBlock through CardService", &store, n, seconds, |t| {
-        let mut desk = fixture::Desk::new(&svc, t);
-        let svc = &svc;
-        move || desk.call(svc)
-    });
+    pairs("service: Block/UnBlock through CardService", &store, n, seconds, |t| service_call(&svc, t));
     pairs("store: transact of a card record and a history entry", &store, n, seconds, |t| store_call(&store, t));
 }

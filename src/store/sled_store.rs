@@ -722,8 +722,7 @@ const COMPACT_TAG: u8 = 0x01;
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     // postcard, not JSON: balance reads decode three records per request,
     // and JSON decoding was a tenth of the server's CPU under load.
-    postcard::to_extend(value, vec![COMPACT_TAG])
-        .map_err(|e| StoreError::Corrupt { key: String::from("<encoding>"), reason: e.to_string() })
+    postcard::to_extend(value, vec![COMPACT_TAG]).map_err(encoding_error)
 }
 
 fn decode<T: DeserializeOwned>(tree: &str, key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
@@ -825,31 +824,54 @@ fn split_card_value<'a>(number: &str, bytes: &'a [u8]) -> Result<(&'a [u8], &'a 
     Ok(rest.split_at(len))
 }
 
-/// Decodes a stored card value (with or without a tail).
+fn decode_record(number: &str, record: &[u8]) -> Result<CardRecord, StoreError> {
+    postcard::from_bytes(record).map_err(|e| corrupt_card(number, &e.to_string()))
+}
+
+/// Decodes a stored card value (with or without a tail), leaving the tail
+/// alone: what every read of a card (a balance, say) needs.
 fn decode_card(number: &str, bytes: &[u8]) -> Result<CardRecord, StoreError> {
     if bytes.first() != Some(&CARD_WITH_TAIL_TAG) {
         return decode(TREE_CARDS, number.as_bytes(), bytes);
     }
-    let (record, _) = split_card_value(number, bytes)?;
-    match postcard::from_bytes(record) {
-        Ok(card) => Ok(card),
-        Err(e) => Err(corrupt_card(number, &e.to_string())),
-    }
+    decode_record(number, split_card_value(number, bytes)?.0)
 }
 
-/// A stored card's history length and the entries of its tail (empty for a
-/// record without one).
-fn stored_card_history<'a>(number: &str, bytes: &'a [u8]) -> Result<(u64, Vec<&'a [u8]>), StoreError> {
-    let history_len = decode_card(number, bytes)?.history_len;
-    if bytes.first() != Some(&CARD_WITH_TAIL_TAG) {
-        return Ok((history_len, Vec::new()));
+/// A stored card value taken apart.
+struct StoredCard<'a> {
+    record: CardRecord,
+    /// Sequence number of the tail's first entry (`history_len` when the
+    /// tail is empty).
+    tail_start: u64,
+    /// The tail's entries, oldest first (empty for a value without one).
+    tail: Vec<&'a [u8]>,
+}
+
+impl<'a> StoredCard<'a> {
+    fn parse(number: &str, bytes: &'a [u8]) -> Result<StoredCard<'a>, StoreError> {
+        let (record, tail) = if bytes.first() == Some(&CARD_WITH_TAIL_TAG) {
+            let (record, tail) = split_card_value(number, bytes)?;
+            let tail = split_entries(tail).ok_or_else(|| corrupt_card(number, "malformed history tail"))?;
+            (decode_record(number, record)?, tail)
+        } else {
+            (decode(TREE_CARDS, number.as_bytes(), bytes)?, Vec::new())
+        };
+        let tail_start = record
+            .history_len
+            .checked_sub(tail.len() as u64)
+            .ok_or_else(|| corrupt_card(number, "more tail entries than the history length"))?;
+        Ok(StoredCard { record, tail_start, tail })
     }
-    let (_, tail) = split_card_value(number, bytes)?;
-    let tail = split_entries(tail).ok_or_else(|| corrupt_card(number, "malformed history tail"))?;
-    if tail.len() as u64 > history_len {
-        return Err(corrupt_card(number, "more tail entries than the history length"));
+
+    /// Ops that put the tail's entries into the history tree, one key
+    /// each: the layout from before tails.
+    fn tail_as_keys(&self, number: &str) -> impl Iterator<Item = Op> + '_ {
+        let number = number.to_string();
+        self.tail
+            .iter()
+            .zip(self.tail_start..)
+            .map(move |(entry, seq)| Op::put(TreeId::History, history_key(&number, seq), tagged(entry)))
     }
-    Ok((history_len, tail))
 }
 
 /// A batch's ops, encoded before joining the commit queue. What depends on
@@ -1024,26 +1046,20 @@ impl SledStore {
     fn stage_card(&self, staging: &Staging, card: CardWrite) -> Result<(), StoreError> {
         let CardWrite { number, history_len, record, entries } = card;
         let (value, moved) = self.read_with(TreeId::Cards, number.as_bytes(), |stored| {
-            let (stored_len, tail) = match stored {
-                Some(bytes) => stored_card_history(&number, bytes)?,
-                None => (0, Vec::new()),
-            };
-            let tail_start = stored_len - tail.len() as u64;
-            let in_sequence = entries.iter().enumerate().all(|(i, (seq, _))| *seq == stored_len + i as u64)
-                && history_len == stored_len + entries.len() as u64;
+            let stored = stored.map(|bytes| StoredCard::parse(&number, bytes)).transpose()?;
+            let stored_len = stored.as_ref().map_or(0, |s| s.record.history_len);
             let mut moved = Vec::new();
+            let in_sequence = entries.iter().zip(stored_len..).all(|((seq, _), want)| *seq == want)
+                && history_len == stored_len + entries.len() as u64;
             if !in_sequence {
-                for (i, entry) in tail.iter().enumerate() {
-                    moved.push(Op::put(TreeId::History, history_key(&number, tail_start + i as u64), tagged(entry)));
-                }
+                moved.extend(stored.iter().flat_map(|s| s.tail_as_keys(&number)));
                 for (seq, entry) in &entries {
                     moved.push(Op::put(TreeId::History, history_key(&number, *seq), tagged(entry)));
                 }
                 return Ok((tagged(&record), moved));
             }
-            let mut tail: Vec<&[u8]> = tail;
+            let (mut start, mut tail) = stored.map_or((0, Vec::new()), |s| (s.tail_start, s.tail));
             tail.extend(entries.iter().map(|(_, e)| e.as_slice()));
-            let mut start = tail_start;
             while tail.len() > HISTORY_TAIL_MAX {
                 let rest = tail.split_off(HISTORY_TAIL_MAX);
                 moved.push(Op::put(
@@ -1072,26 +1088,22 @@ impl SledStore {
     /// record), so the entries stay in sequence.
     fn stage_history_alone(&self, staging: &Staging, h: HistoryWrite) -> Result<(), StoreError> {
         let HistoryWrite { number, entries } = h;
-        let ops = self.read_with(TreeId::Cards, number.as_bytes(), |stored| {
-            let mut ops = Vec::new();
-            if let Some(bytes) = stored.filter(|b| b.first() == Some(&CARD_WITH_TAIL_TAG)) {
-                let (stored_len, tail) = stored_card_history(&number, bytes)?;
-                let tail_start = stored_len - tail.len() as u64;
-                for (i, entry) in tail.iter().enumerate() {
-                    ops.push(Op::put(TreeId::History, history_key(&number, tail_start + i as u64), tagged(entry)));
+        let (moved, rewritten) = self.read_with(TreeId::Cards, number.as_bytes(), |stored| {
+            match stored.filter(|b| b.first() == Some(&CARD_WITH_TAIL_TAG)) {
+                Some(bytes) => {
+                    let stored = StoredCard::parse(&number, bytes)?;
+                    let moved: Vec<Op> = stored.tail_as_keys(&number).collect();
+                    Ok((moved, Some(Op::put(TreeId::Cards, number.as_bytes(), encode(&stored.record)?))))
                 }
-                let (record, _) = split_card_value(&number, bytes)?;
-                ops.push(Op::put(TreeId::Cards, number.as_bytes(), tagged(record)));
+                None => Ok((Vec::new(), None)),
             }
-            Ok(ops)
         })?;
         // The entries go before the rewritten record, as everywhere.
-        let (card_ops, history_ops): (Vec<Op>, Vec<Op>) = ops.into_iter().partition(|op| op.tree == TreeId::Cards);
-        history_ops.into_iter().for_each(|op| staging.stage(op));
+        moved.into_iter().for_each(|op| staging.stage(op));
         for (seq, entry) in &entries {
             staging.stage(Op::put(TreeId::History, history_key(&number, *seq), tagged(entry)));
         }
-        card_ops.into_iter().for_each(|op| staging.stage(op));
+        rewritten.into_iter().for_each(|op| staging.stage(op));
         Ok(())
     }
 
@@ -1329,13 +1341,13 @@ impl Store for SledStore {
     fn history(&self, number: &str) -> Result<Vec<HistoryEntry>, StoreError> {
         let tail = self.read_with(TreeId::Cards, number.as_bytes(), |stored| {
             let Some(bytes) = stored.filter(|b| b.first() == Some(&CARD_WITH_TAIL_TAG)) else { return Ok(None) };
-            let (history_len, tail) = stored_card_history(number, bytes)?;
-            let start = history_len - tail.len() as u64;
-            let entries = tail
+            let stored = StoredCard::parse(number, bytes)?;
+            let entries = stored
+                .tail
                 .into_iter()
                 .map(|e| postcard::from_bytes(e).map_err(|e| corrupt_card(number, &format!("history tail: {e}"))))
                 .collect::<Result<Vec<HistoryEntry>, _>>()?;
-            Ok(Some((start, entries)))
+            Ok(Some((stored.tail_start, entries)))
         })?;
         let prefix = history_prefix(number);
         let mut entries: Vec<(sled::IVec, sled::IVec)> = Vec::new();
@@ -1983,7 +1995,7 @@ mod tests {
             assert_eq!(keys, vec![0, 8, 16, 24, 32, 40]);
             let value = store.cards.get("31").unwrap().unwrap();
             assert_eq!(value[0], CARD_WITH_TAIL_TAG);
-            assert_eq!(stored_card_history("31", &value).unwrap().1.len(), 2);
+            assert_eq!(StoredCard::parse("31", &value).unwrap().tail.len(), 2);
             store.sync().unwrap();
         }
         let store = SledStore::open(dir.path()).unwrap();
