@@ -30,6 +30,7 @@ fn populate(store: &SledStore, n: u64) {
             active_from: day,
             expire: exp,
             frozen: false,
+            receipt: None,
         };
         batch
             .lots

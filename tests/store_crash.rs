@@ -67,6 +67,7 @@ fn lots(seq: u64) -> Vec<Lot> {
         active_from: chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"),
         expire: None,
         frozen: false,
+        receipt: None,
     }]
 }
 

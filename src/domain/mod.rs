@@ -6,11 +6,13 @@
 mod amount;
 mod card_number;
 mod contact_code;
+mod lot;
 mod mobile;
 
 pub use amount::{Amount, AmountError};
 pub use card_number::{CardFormat, CardNumber, CheckDigit};
 pub use contact_code::ContactCode;
+pub use lot::Lot;
 pub use mobile::{MobileNumber, PhoneRegion};
 
 use chrono::NaiveDate;

@@ -34,19 +34,6 @@ pub struct Balance {
     pub bonuses: Vec<BonusLine>,
 }
 
-/// The state of one lot today. A lot is valid through its ExpireDate.
-pub fn lot_state(lot: &Lot, card_blocked: bool, freeze_while_blocked: bool, today: NaiveDate) -> BonusState {
-    if lot.expire.is_some_and(|e| e < today) {
-        BonusState::Burned
-    } else if lot.frozen || (card_blocked && freeze_while_blocked) {
-        BonusState::Frozen
-    } else if lot.active_from > today {
-        BonusState::Inactive
-    } else {
-        BonusState::Active
-    }
-}
-
 pub fn compute(
     rules: &RuleSet,
     card: &CardRecord,
@@ -60,7 +47,7 @@ pub fn compute(
     // Per type: the earliest expiry among active lots, and the sum expiring then.
     let mut nearest: [Option<(NaiveDate, Amount)>; 2] = [None, None];
     for lot in lots {
-        let state = lot_state(lot, blocked, freeze, today);
+        let state = lot.state(blocked, freeze, today);
         let t = lot.bonus_type.index();
         sums[t][state.index()] = sums[t][state.index()].plus(lot.amount);
         if state == BonusState::Active {

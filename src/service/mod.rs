@@ -917,5 +917,5 @@ pub fn parse_lot(input: &BonusInput, today: NaiveDate) -> R<Lot> {
             ));
         }
     }
-    Ok(Lot { amount, bonus_type, active_from, expire, frozen: input.frozen })
+    Ok(Lot { amount, bonus_type, active_from, expire, frozen: input.frozen, receipt: None })
 }

@@ -8,8 +8,8 @@
 mod sled_store;
 pub use sled_store::{SledStore, SyncStats};
 
-use crate::domain::{Amount, BonusType, CardType, Category, Status};
-use chrono::NaiveDate;
+pub use crate::domain::Lot;
+use crate::domain::{CardType, Category, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -80,16 +80,6 @@ impl ContactRecord {
             other => self.fields.get(other).map(String::as_str).unwrap_or(""),
         }
     }
-}
-
-/// One lot of bonuses on a card.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Lot {
-    pub amount: Amount,
-    pub bonus_type: BonusType,
-    pub active_from: NaiveDate,
-    pub expire: Option<NaiveDate>,
-    pub frozen: bool,
 }
 
 /// One change of a card, as kept in its history.

@@ -1776,6 +1776,7 @@ mod tests {
             active_from: NaiveDate::from_ymd_opt(2024, 1, 1).unwrap(),
             expire: NaiveDate::from_ymd_opt(2024, 12, 31),
             frozen: true,
+            receipt: Some("R-1".into()),
         }
     }
 
