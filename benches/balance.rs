@@ -13,7 +13,7 @@ mod fixture;
 use cashdesk_card::domain::{Amount, BonusType};
 use cashdesk_card::rules::{RuleHandle, RuleSet};
 use cashdesk_card::service::{Caller, CardService, Lookup};
-use cashdesk_card::store::{Batch, Lot, SledStore, Store};
+use cashdesk_card::store::{put, Batch, Lot, SledStore};
 use chrono::NaiveDate;
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 use std::sync::Arc;
@@ -32,18 +32,15 @@ fn populate(store: &SledStore, n: u64) {
             frozen: false,
             receipt: None,
         };
-        batch
-            .lots
-            .push((number, vec![lot("100.5", None), lot("20", NaiveDate::from_ymd_opt(2027, 1, 1)), lot("3", None)]));
+        batch.put_lots(
+            &number,
+            vec![lot("100.5", None), lot("20", NaiveDate::from_ymd_opt(2027, 1, 1)), lot("3", None)],
+        );
         if batch.cards.len() == 5_000 {
-            store.commit(&batch).unwrap();
-            batch = Batch::default();
+            put(store, std::mem::take(&mut batch)).unwrap();
         }
     }
-    if !batch.is_empty() {
-        store.commit(&batch).unwrap();
-    }
-    store.sync().unwrap();
+    put(store, batch).unwrap();
 }
 
 fn bench(c: &mut Criterion) {

@@ -24,7 +24,7 @@ mod fixture;
 
 use cashdesk_card::rules::{RuleHandle, RuleSet};
 use cashdesk_card::service::CardService;
-use cashdesk_card::store::{SledStore, Store};
+use cashdesk_card::store::SledStore;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -74,13 +74,7 @@ fn service_call(svc: &CardService, t: u64) -> impl FnMut() + '_ {
 /// card record and one history entry), with no service work around it.
 fn store_call(store: &SledStore, t: u64) -> impl FnMut() + '_ {
     let number = format!("{}", 400_000_000_000u64 + t);
-    let mut seq = store.card(&number).unwrap().map_or(0, |c| c.history_len);
-    move || {
-        let batch = fixture::block_batch(&number, seq);
-        let mut batch = Some(batch);
-        store.transact(&mut || batch.take()).expect("transact");
-        seq += 1;
-    }
+    move || fixture::block_at_store(store, &number).expect("transact")
 }
 
 /// Runs `pairs` pairs of 1 then 32 callers and prints a row per pair and the
@@ -95,7 +89,7 @@ fn pairs<W: FnMut()>(title: &str, store: &SledStore, pairs: u64, seconds: Durati
         let before = store.sync_stats();
         let many = run(32, seconds, &worker);
         let after = store.sync_stats();
-        let per_flush = (after.syncs - before.syncs) as f64 / (after.rounds - before.rounds).max(1) as f64;
+        let per_flush = (after.tickets - before.tickets) as f64 / (after.rounds - before.rounds).max(1) as f64;
         let ratio = many / one;
         ratios.push(ratio);
         println!("{pair:>4}  {one:>10.0}  {many:>12.0}  {ratio:>5.2}  {per_flush:>6.1}");

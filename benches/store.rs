@@ -1,6 +1,6 @@
-//! Durable commits per second on `SledStore`: each operation is one batch (a
-//! small card record plus one history entry) followed by `sync`, the way the
-//! card service acknowledges a write. Run with one writer and with 32, to see
+//! Durable commits per second on `SledStore`: each operation is one
+//! `transact` that reads a card and writes its record plus one history entry,
+//! durable on return, the way the card service acknowledges a write. Run with one writer and with 32, to see
 //! how far group commit lets concurrent writers share each fsync.
 //!
 //! `cargo bench --bench store -- --warm-up-time 1 --measurement-time 5`
@@ -13,19 +13,10 @@ static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[path = "fixture/mod.rs"]
 mod fixture;
 
-use cashdesk_card::store::{Batch, SledStore, Store};
+use cashdesk_card::store::SledStore;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
-
-/// History sequence numbers, unique over the whole run so no entry is
-/// overwritten and the store grows as a real one would.
-static SEQ: AtomicU64 = AtomicU64::new(0);
-
-fn batch(number: &str) -> Batch {
-    fixture::block_batch(number, SEQ.fetch_add(1, Ordering::Relaxed))
-}
 
 /// Times `iters` durable commits spread evenly over `threads` writers.
 fn durable_commits(store: &SledStore, threads: u64, iters: u64) -> Duration {
@@ -38,8 +29,7 @@ fn durable_commits(store: &SledStore, threads: u64, iters: u64) -> Duration {
                 let number = format!("{threads:02}{t:04}");
                 start.wait();
                 for _ in 0..n {
-                    store.commit(&batch(&number)).expect("commit");
-                    store.sync().expect("sync");
+                    fixture::block_at_store(store, &number).expect("transact");
                 }
             });
         }

@@ -25,7 +25,7 @@ pub enum ServerError {
     Users(crate::auth::AuthError),
     #[error("cannot create {}: {error}", path.display())]
     DataDir { path: PathBuf, error: std::io::Error },
-    #[error("{0}")]
+    #[error(transparent)]
     Store(crate::store::StoreError),
     #[error("{0}")]
     Journal(crate::journal::JournalError),
@@ -122,7 +122,8 @@ impl Server {
             })
             .run()
             .await;
-        server.service.store().sync().map_err(ServerError::Store)?;
+        // Every acknowledged change is already durable; the store flushes
+        // once more when it is dropped.
         server.journal.flush();
         tracing::info!("stopped; the store is flushed");
         Ok(())

@@ -2,10 +2,9 @@
 //!
 //! The parent test re-executes this very test binary, running only
 //! `child_writer`, with `CASHDESK_CRASH_DIR` naming the store directory. The
-//! child commits batches from a few threads (half of them with `commit` then
-//! `sync`, half with `transact`, which reads the card on the commit leader
-//! and is durable on return) and prints `ack <writer> <seq>` once the call
-//! returns. The parent kills it with SIGKILL at a random
+//! child changes cards from a few threads with `transact` (which reads the
+//! card through the commit leader's handle and is durable on return) and
+//! prints `ack <writer> <seq>` once the call returns. The parent kills it with SIGKILL at a random
 //! moment, reopens the store and checks that every acknowledged write is
 //! there, that each card agrees with its history and its lots (each batch
 //! writes all three with one sequence, so a half-applied batch would show as
@@ -14,7 +13,7 @@
 #![cfg(unix)]
 
 use cashdesk_card::domain::{Amount, BonusType, CardType, Category, Status};
-use cashdesk_card::store::{Batch, CardRecord, HistoryEntry, Lot, SledStore, Store};
+use cashdesk_card::store::{Batch, CardRecord, HistoryEntry, Lot, SledStore, Store, StoreRead};
 use rand::Rng;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -88,28 +87,21 @@ fn child_writer() {
         for w in 0..WRITERS {
             s.spawn(move || {
                 let number = number(w);
-                let batch = |seq: u64| Batch {
-                    cards: vec![card(&number, seq + 1)],
-                    history: vec![(number.clone(), seq, entry(seq))],
-                    lots: vec![(number.clone(), lots(seq))],
-                    ..Batch::default()
+                let batch = |seq: u64| {
+                    let mut b = Batch::default();
+                    b.push_history(&number, entry(seq));
+                    b.put_lots(&number, lots(seq));
+                    b.put_card(card(&number, seq + 1));
+                    b
                 };
-                let mut seq = store.card(&number).expect("child: read card").map_or(0, |c| c.history_len);
+                let mut seq = 0;
                 loop {
-                    if w % 2 == 0 {
-                        // The bare store path: commit, then sync.
-                        store.commit(&batch(seq)).expect("child: commit");
-                        store.sync().expect("child: sync");
-                    } else {
-                        // The service's path: read-decide-write on the
-                        // commit leader, durable on return.
-                        store
-                            .transact(&mut || {
-                                seq = store.card(&number).expect("child: read card").map_or(0, |c| c.history_len);
-                                Some(batch(seq))
-                            })
-                            .expect("child: transact");
-                    }
+                    store
+                        .transact(&mut |r| {
+                            seq = r.card(&number)?.map_or(0, |c| c.history_len);
+                            Ok(Some(batch(seq)))
+                        })
+                        .expect("child: transact");
                     // One locked write per line, so lines from writers never mix.
                     let mut out = std::io::stdout().lock();
                     writeln!(out, "ack {w} {seq}").expect("child: write ack");

@@ -1,9 +1,30 @@
 //! Balances derived from bonus lots as of a given day (SPEC §5.1).
 
+use super::lookup::{balance_card, card_not_found, Lookup};
+use super::parse::parse_number;
+use super::{access, Caller, CardService, R};
 use crate::domain::{Amount, BonusState, BonusType, Status};
-use crate::rules::RuleSet;
-use crate::store::{CardRecord, ContactRecord, Lot};
+use crate::rules::{Method, RuleSet};
+use crate::store::{CardRecord, CardView, ContactRecord, Lot};
+use crate::ErrorKey;
 use chrono::NaiveDate;
+
+impl CardService {
+    /// The balance as of `today` (SPEC §5.1). Answered from committed state,
+    /// outside any transaction: by number it is one read of the card (with
+    /// its lots) and one of its contact.
+    pub fn balance(&self, caller: &Caller, lookup: Lookup<'_>, today: NaiveDate) -> R<Balance> {
+        let rules = self.rules.current();
+        access(&rules, caller, Method::Balance)?;
+        let number = match lookup {
+            Lookup::Number(n) => parse_number(&rules, n)?.as_str().to_string(),
+            other => balance_card(&*self.store, &rules, other)?.number,
+        };
+        let view: CardView =
+            self.store.card_view(&number)?.ok_or_else(|| card_not_found(ErrorKey::CannotFindCardNumber, &number))?;
+        Ok(compute(&rules, &view.card, view.contact.as_ref(), &view.lots, today))
+    }
+}
 
 /// One entry of `Bonuses`.
 #[derive(Debug, Clone, PartialEq, Eq)]

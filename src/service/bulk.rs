@@ -1,19 +1,21 @@
 //! Bulk versions of the admin writes (SPEC §7), for `cashdesk import`.
 //!
 //! Each call validates every row with the same checks and error keys as the
-//! admin method it mirrors, applies the good rows in ONE store transaction
-//! under the write lock, and syncs once. Bad rows are returned with their
-//! line; they change nothing, and the good rows of the call are kept.
+//! admin method it mirrors and applies the good rows in ONE transaction,
+//! durable once. Bad rows are returned with their line; they change nothing,
+//! and the good rows of the call are kept. Like every operation, each call's
+//! transaction may run more than once: it starts from the rows refused
+//! while parsing each time, and returns the rows it refused as its answer.
 //!
 //! Within a call, rows see the rows before them: the same contact or card may
 //! appear twice, and a mobile number taken by an earlier row is taken.
 
-use super::{
-    card_not_found, check_contact, merge_contact, mobile_taken, new_card, parse_card_type, parse_category, parse_lot,
-    parse_number, BonusInput, Caller, CardService, ContactInput, Failure, R,
-};
+use super::admin::{change_card, lot_added, merge_contact, mobile_taken, new_card};
+use super::lookup::card_not_found;
+use super::parse::{check_contact, parse_card_type, parse_category, parse_lot, parse_number};
+use super::{access, BonusInput, Caller, CardService, ContactInput, Failure, Tx, R};
 use crate::rules::Method;
-use crate::store::{Batch, CardRecord, ContactRecord, ContactWrite, Lot};
+use crate::store::{Batch, CardRecord, ContactRecord, ContactWrite, Lot, StoreRead};
 use crate::ErrorKey;
 use std::collections::HashMap;
 
@@ -88,10 +90,18 @@ impl CardService {
     }
 
     /// One import call's state change: `f` writes the batch and adds the
-    /// rows it refuses to the ones refused while parsing; the bad rows come
-    /// back in line order.
-    fn write_rows(&self, mut bad: BadRows, f: impl FnOnce(&mut Batch, &mut BadRows) -> R<()> + Send) -> R<BadRows> {
-        self.write(|out| f(out, &mut bad))?;
+    /// rows it refuses to a copy of the ones refused while parsing; the bad
+    /// rows come back in line order.
+    fn write_rows(
+        &self,
+        parse_bad: BadRows,
+        mut f: impl FnMut(&dyn StoreRead, &mut Batch, &mut BadRows) -> Tx<()> + Send,
+    ) -> R<BadRows> {
+        let mut bad = self.write(|r, out| {
+            let mut bad = parse_bad.clone();
+            f(r, out, &mut bad)?;
+            Ok(bad)
+        })?;
         bad.sort_by_key(|(line, _)| *line);
         Ok(bad)
     }
@@ -101,7 +111,7 @@ impl CardService {
     /// failed (access, store); then nothing of it was committed.
     pub fn import_contacts(&self, caller: &Caller, rows: Vec<(u64, ContactRow)>) -> R<BadRows> {
         let rules = self.rules.current();
-        self.access(&rules, caller, Method::Admin)?;
+        access(&rules, caller, Method::Admin)?;
         let mut bad = Vec::new();
         let mut checked = Vec::with_capacity(rows.len());
         for (line, row) in rows {
@@ -110,16 +120,17 @@ impl CardService {
                 Err(f) => bad.push((line, f)),
             }
         }
-        self.write_rows(bad, |out, bad| {
+        self.write_rows(bad, |r, out, bad| {
             let mut contacts: Overlay<PendingContact> = Overlay::new();
             // Mobile → its holder within this call; `None`: released by a row.
             let mut phones: HashMap<String, Option<String>> = HashMap::new();
-            for (line, c) in checked {
+            for (line, c) in &checked {
+                let (line, c) = (*line, c.clone());
                 let code = c.code.as_str().to_string();
                 if let Some(m) = &c.mobile {
                     let holder = match phones.get(m.as_str()) {
                         Some(h) => h.clone(),
-                        None => self.store.contact_by_mobile(m.as_str())?.map(|h| h.code),
+                        None => r.contact_by_mobile(m.as_str())?.map(|h| h.code),
                     };
                     if holder.is_some_and(|h| h != code) {
                         bad.push((line, mobile_taken(m)));
@@ -128,7 +139,7 @@ impl CardService {
                 }
                 let old = match contacts.get_mut(&code) {
                     Some(p) => Some(p.record.clone()),
-                    None => self.store.contact(&code)?,
+                    None => r.contact(&code)?,
                 };
                 let old_mobile = old.as_ref().and_then(|o| o.mobile.clone());
                 let rec = match merge_contact(old, c) {
@@ -153,11 +164,9 @@ impl CardService {
                     }
                 }
             }
-            out.contacts = contacts
-                .items
-                .into_iter()
-                .map(|p| ContactWrite { record: p.record, old_mobile: p.stored_mobile })
-                .collect();
+            for p in contacts.items {
+                out.put_contact(ContactWrite { record: p.record, old_mobile: p.stored_mobile });
+            }
             Ok(())
         })
     }
@@ -167,7 +176,7 @@ impl CardService {
     /// or change.
     pub fn import_cards(&self, caller: &Caller, rows: Vec<(u64, CardRow)>) -> R<BadRows> {
         let rules = self.rules.current();
-        self.access(&rules, caller, Method::Admin)?;
+        access(&rules, caller, Method::Admin)?;
         let mut bad = Vec::new();
         let mut checked = Vec::with_capacity(rows.len());
         for (line, row) in rows {
@@ -181,34 +190,34 @@ impl CardService {
                 Err(f) => bad.push((line, f)),
             }
         }
-        self.write_rows(bad, |out, _bad| {
+        self.write_rows(bad, |r, out, _bad| {
             // Each card with its history length in the store (None: created
             // by this call); a card is written only if this call changed it.
             let mut cards: Overlay<(CardRecord, Option<u64>)> = Overlay::new();
-            for (_line, (number, category, card_type)) in checked {
+            for (_line, (number, category, card_type)) in &checked {
+                let (category, card_type) = (*category, *card_type);
                 let (card, _) = match cards.get_mut(number.as_str()) {
                     Some(c) => c,
-                    None => match self.store.card(number.as_str())? {
+                    None => match r.card(number.as_str())? {
                         Some(c) => {
                             let len = c.history_len;
                             cards.insert(number.as_str().to_string(), (c, Some(len)))
                         }
                         None => {
-                            let mut card = new_card(&number);
-                            Self::change_card(caller, out, &mut card, true, category, card_type);
+                            let mut card = new_card(number);
+                            change_card(caller, out, &mut card, true, category, card_type);
                             cards.insert(number.as_str().to_string(), (card, None));
                             continue;
                         }
                     },
                 };
-                Self::change_card(caller, out, card, false, category, card_type);
+                change_card(caller, out, card, false, category, card_type);
             }
-            out.cards = cards
-                .items
-                .into_iter()
-                .filter(|(card, stored_len)| *stored_len != Some(card.history_len))
-                .map(|(card, _)| card)
-                .collect();
+            for (card, stored_len) in cards.items {
+                if stored_len != Some(card.history_len) {
+                    out.put_card(card);
+                }
+            }
             Ok(())
         })
     }
@@ -218,7 +227,7 @@ impl CardService {
     /// e.g. by an import of a cards file), with a history entry per lot.
     pub fn import_bonuses(&self, caller: &Caller, rows: Vec<(u64, BonusRow)>) -> R<BadRows> {
         let rules = self.rules.current();
-        self.access(&rules, caller, Method::Admin)?;
+        access(&rules, caller, Method::Admin)?;
         let today = self.today();
         let mut bad = Vec::new();
         let mut checked = Vec::with_capacity(rows.len());
@@ -230,37 +239,38 @@ impl CardService {
                 Err(f) => bad.push((line, f)),
             }
         }
-        self.write_rows(bad, |out, bad| {
+        self.write_rows(bad, |r, out, bad| {
             let mut cards: Overlay<PendingCard> = Overlay::new();
-            for (line, number, lot) in checked {
+            for (line, number, lot) in &checked {
+                let line = *line;
                 let pending = match cards.get_mut(number.as_str()) {
                     Some(p) => p,
-                    None => match self.store.card(number.as_str())? {
+                    None => match r.card(number.as_str())? {
                         Some(card) => cards.insert(number.as_str().to_string(), PendingCard { card, lots: None }),
                         None => {
-                            bad.push((line, card_not_found(ErrorKey::CannotFindCardNumber, &number)));
+                            bad.push((line, card_not_found(ErrorKey::CannotFindCardNumber, number)));
                             continue;
                         }
                     },
                 };
                 let lot = match lot {
-                    Ok(l) => l,
+                    Ok(l) => l.clone(),
                     Err(f) => {
-                        bad.push((line, f));
+                        bad.push((line, f.clone()));
                         continue;
                     }
                 };
                 let lots = match &mut pending.lots {
                     Some(l) => l,
-                    None => pending.lots.insert(self.store.lots(number.as_str())?),
+                    None => pending.lots.insert(r.lots(number.as_str())?),
                 };
-                Self::lot_added(caller, out, &mut pending.card, &lot);
+                lot_added(caller, out, &mut pending.card, &lot);
                 lots.push(lot);
             }
             for p in cards.items {
                 if let Some(lots) = p.lots {
-                    out.lots.push((p.card.number.clone(), lots));
-                    out.cards.push(p.card);
+                    out.put_lots(&p.card.number, lots);
+                    out.put_card(p.card);
                 }
             }
             Ok(())

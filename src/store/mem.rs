@@ -1,12 +1,12 @@
-//! An in-memory [`Store`]: the second engine the trait exists for, and the
-//! store of tests and of the demo. Nothing is durable; `sync` is a no-op.
+//! An in-memory [`Store`]: the store of tests, tools and the model-based
+//! test. Nothing is durable; a change is applied under one mutex, so a
+//! reader sees all of it or none.
 
-use super::{Batch, CardRecord, ContactRecord, HistoryEntry, Lot, Store, StoreError};
+use super::{Batch, CardRecord, ContactRecord, HistoryEntry, Lot, Operation, Store, StoreError, StoreRead};
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
-/// Everything the store holds, behind one mutex so a batch is applied
-/// atomically: a reader sees all of a commit or none of it.
+/// Everything the store holds.
 #[derive(Debug, Default)]
 struct Tables {
     cards: BTreeMap<String, CardRecord>,
@@ -15,16 +15,67 @@ struct Tables {
     phones: BTreeMap<String, String>,
     contact_cards: BTreeMap<String, Vec<String>>,
     lots: BTreeMap<String, Vec<Lot>>,
-    /// (card number, sequence) → entry; the key order is history order.
-    history: BTreeMap<(String, u64), HistoryEntry>,
+    history: BTreeMap<String, Vec<HistoryEntry>>,
 }
 
-/// A [`Store`] kept in memory (`Mutex` of `BTreeMap`s).
+impl Tables {
+    /// Refuses a batch that breaks a card change's invariant, before any
+    /// of it is applied.
+    fn check(&self, batch: &Batch) -> Result<(), StoreError> {
+        for (number, change) in &batch.cards {
+            let stored = self.cards.get(number);
+            let Some(record) = change.record.as_ref().or(stored) else {
+                return Err(bad_change(number, "lots for a card that does not exist"));
+            };
+            if record.history_len != stored.map_or(0, |c| c.history_len) + change.history.len() as u64 {
+                return Err(bad_change(number, "history out of sequence"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies a batch that passed [`Tables::check`].
+    fn apply(&mut self, batch: &Batch) {
+        for w in &batch.contacts {
+            let code = &w.record.code;
+            let new = w.record.mobile.as_deref();
+            // Drop the old number only while it still names this contact
+            // (another contact of the same batch may have taken it).
+            if let Some(old) = w.old_mobile.as_deref().filter(|old| Some(*old) != new) {
+                if self.phones.get(old) == Some(code) {
+                    self.phones.remove(old);
+                }
+            }
+            if let Some(new) = new {
+                self.phones.insert(new.to_string(), code.clone());
+            }
+            self.contacts.insert(code.clone(), w.record.clone());
+        }
+        for (code, numbers) in &batch.contact_cards {
+            self.contact_cards.insert(code.clone(), numbers.clone());
+        }
+        for (number, change) in &batch.cards {
+            self.history.entry(number.clone()).or_default().extend(change.history.iter().cloned());
+            if let Some(lots) = &change.lots {
+                self.lots.insert(number.clone(), lots.clone());
+            }
+            if let Some(record) = &change.record {
+                self.cards.insert(number.clone(), record.clone());
+            }
+        }
+    }
+}
+
+fn bad_change(number: &str, why: &str) -> StoreError {
+    StoreError::engine(format!("writing card {number}"), std::io::Error::other(why.to_string()))
+}
+
+/// A [`Store`] kept in memory.
 #[derive(Debug, Default)]
 pub struct MemStore {
     tables: Mutex<Tables>,
     /// Held through a whole [`Store::transact`], so its reads and its
-    /// commit are not interleaved with another one's.
+    /// write are not interleaved with another one's.
     writer: Mutex<()>,
 }
 
@@ -34,7 +85,7 @@ impl MemStore {
     }
 
     fn tables(&self) -> MutexGuard<'_, Tables> {
-        // Commits apply in memory without any fallible step, so a panic
+        // Applying a checked batch has no fallible step, so a panic
         // elsewhere cannot leave half a batch behind; a poisoned lock is safe.
         self.tables.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -45,168 +96,42 @@ impl MemStore {
     }
 }
 
-impl Store for MemStore {
+impl StoreRead for MemStore {
     fn card(&self, number: &str) -> Result<Option<CardRecord>, StoreError> {
         Ok(self.tables().cards.get(number).cloned())
     }
-
     fn contact(&self, code: &str) -> Result<Option<ContactRecord>, StoreError> {
         Ok(self.tables().contacts.get(code).cloned())
     }
-
     fn contact_by_mobile(&self, e164: &str) -> Result<Option<ContactRecord>, StoreError> {
         let t = self.tables();
         Ok(t.phones.get(e164).and_then(|code| t.contacts.get(code)).cloned())
     }
-
     fn contact_cards(&self, code: &str) -> Result<Vec<String>, StoreError> {
         Ok(self.tables().contact_cards.get(code).cloned().unwrap_or_default())
     }
-
     fn lots(&self, number: &str) -> Result<Vec<Lot>, StoreError> {
         Ok(self.tables().lots.get(number).cloned().unwrap_or_default())
     }
-
     fn history(&self, number: &str) -> Result<Vec<HistoryEntry>, StoreError> {
-        let t = self.tables();
-        let from = (number.to_string(), 0);
-        let to = (number.to_string(), u64::MAX);
-        Ok(t.history.range(from..=to).map(|(_, e)| e.clone()).collect())
-    }
-
-    fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
-        let mut t = self.tables();
-        for card in &batch.cards {
-            t.cards.insert(card.number.clone(), card.clone());
-        }
-        for w in &batch.contacts {
-            let code = &w.record.code;
-            let new = w.record.mobile.as_deref();
-            // Move the phone index entry: drop the old number only while it
-            // still names this contact (another contact of the same batch may
-            // have taken it already), then point the new number here.
-            if let Some(old) = w.old_mobile.as_deref().filter(|old| Some(*old) != new) {
-                if t.phones.get(old) == Some(code) {
-                    t.phones.remove(old);
-                }
-            }
-            if let Some(new) = new {
-                t.phones.insert(new.to_string(), code.clone());
-            }
-            t.contacts.insert(code.clone(), w.record.clone());
-        }
-        for (code, numbers) in &batch.contact_cards {
-            t.contact_cards.insert(code.clone(), numbers.clone());
-        }
-        for (number, lots) in &batch.lots {
-            t.lots.insert(number.clone(), lots.clone());
-        }
-        for (number, seq, entry) in &batch.history {
-            t.history.insert((number.clone(), *seq), entry.clone());
-        }
-        Ok(())
-    }
-
-    fn sync(&self) -> Result<(), StoreError> {
-        Ok(())
-    }
-
-    fn transact(&self, op: &mut (dyn FnMut() -> Option<Batch> + Send)) -> Result<(), StoreError> {
-        // `op` reads through `tables()`, a different mutex, so holding
-        // `writer` here cannot deadlock. A panic in `op` poisons `writer`
-        // having written nothing, so the poison is safe to ignore.
-        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        match op() {
-            Some(batch) => self.commit(&batch),
-            None => Ok(()),
-        }
-    }
-
-    fn card_count(&self) -> usize {
-        self.tables().cards.len()
+        Ok(self.tables().history.get(number).cloned().unwrap_or_default())
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::{CardType, Category, Status};
-    use crate::store::ContactWrite;
-
-    fn contact(code: &str, mobile: Option<&str>) -> ContactRecord {
-        ContactRecord { code: code.into(), mobile: mobile.map(Into::into), ..Default::default() }
+impl Store for MemStore {
+    fn transact(&self, op: &mut Operation<'_>) -> Result<(), StoreError> {
+        // `op` reads through `tables()`, a different mutex, so holding
+        // `writer` cannot deadlock. A panic in `op` poisons `writer` having
+        // written nothing, so the poison is safe to ignore.
+        let _writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(batch) = op(self)? else { return Ok(()) };
+        let mut t = self.tables();
+        t.check(&batch)?;
+        t.apply(&batch);
+        Ok(())
     }
 
-    fn write(code: &str, mobile: Option<&str>, old: Option<&str>) -> ContactWrite {
-        ContactWrite { record: contact(code, mobile), old_mobile: old.map(Into::into) }
-    }
-
-    #[test]
-    fn phone_index_moves_with_the_contact() {
-        let s = MemStore::new();
-        s.commit(&Batch { contacts: vec![write("a", Some("+79160000001"), None)], ..Default::default() }).unwrap();
-        assert_eq!(s.contact_by_mobile("+79160000001").unwrap().unwrap().code, "a");
-        s.commit(&Batch {
-            contacts: vec![write("a", Some("+79160000002"), Some("+79160000001"))],
-            ..Default::default()
-        })
-        .unwrap();
-        assert!(s.contact_by_mobile("+79160000001").unwrap().is_none());
-        assert_eq!(s.contact_by_mobile("+79160000002").unwrap().unwrap().code, "a");
-    }
-
-    #[test]
-    fn a_number_taken_in_the_same_batch_survives_the_old_holders_move() {
-        let s = MemStore::new();
-        s.commit(&Batch { contacts: vec![write("a", Some("+79160000001"), None)], ..Default::default() }).unwrap();
-        // b takes a's old number first; a's move must not drop b's entry.
-        s.commit(&Batch {
-            contacts: vec![
-                write("b", Some("+79160000001"), None),
-                write("a", Some("+79160000002"), Some("+79160000001")),
-            ],
-            ..Default::default()
-        })
-        .unwrap();
-        assert_eq!(s.contact_by_mobile("+79160000001").unwrap().unwrap().code, "b");
-        assert_eq!(s.contact_by_mobile("+79160000002").unwrap().unwrap().code, "a");
-        assert_eq!(s.contact_count(), 2);
-    }
-
-    #[test]
-    fn history_is_per_card_in_sequence_order() {
-        let s = MemStore::new();
-        let entry = |r: &str| HistoryEntry {
-            time: String::new(),
-            user: "u".into(),
-            role: "administrator".into(),
-            method: "Admin".into(),
-            from: None,
-            to: Some(Status::New),
-            reason: r.into(),
-        };
-        let card = CardRecord {
-            number: "123456".into(),
-            status: Status::New,
-            category: Category::Plastic,
-            card_type: CardType::Bonus,
-            contact: None,
-            block: None,
-            history_len: 2,
-        };
-        s.commit(&Batch {
-            cards: vec![card],
-            history: vec![
-                ("123456".into(), 1, entry("second")),
-                ("1234567".into(), 0, entry("other card")),
-                ("123456".into(), 0, entry("first")),
-            ],
-            ..Default::default()
-        })
-        .unwrap();
-        let h: Vec<String> = s.history("123456").unwrap().into_iter().map(|e| e.reason).collect();
-        assert_eq!(h, ["first", "second"]);
-        assert_eq!(s.card_count(), 1);
-        assert!(s.history("999999").unwrap().is_empty());
+    fn card_count(&self) -> Result<u64, StoreError> {
+        Ok(self.tables().cards.len() as u64)
     }
 }

@@ -1,0 +1,260 @@
+//! The behaviours every [`Store`] engine must have, written once and run
+//! against each engine (`tests/store_conformance.rs`, through
+//! [`store_conformance_tests!`](crate::store_conformance_tests)): reads,
+//! all-or-nothing batches, `transact` exclusion, panics, re-runs. Each
+//! function panics (as a test does) when the engine misbehaves.
+
+use super::{put, Batch, BlockRecord, CardRecord, ContactRecord, ContactWrite, HistoryEntry, Lot, Store, StoreError};
+use crate::domain::{Amount, BonusType, CardType, Category, Status};
+use chrono::NaiveDate;
+
+/// A test's card: Active, bound to `contact`, with `history_len` entries.
+pub fn card(number: &str, contact: Option<&str>, history_len: u64) -> CardRecord {
+    CardRecord {
+        number: number.into(),
+        status: Status::Active,
+        category: Category::Virtual,
+        card_type: CardType::BonusDiscount,
+        contact: contact.map(Into::into),
+        block: None,
+        history_len,
+    }
+}
+
+pub fn contact(code: &str, mobile: Option<&str>) -> ContactRecord {
+    let mut rec = ContactRecord { code: code.into(), mobile: mobile.map(Into::into), ..Default::default() };
+    rec.name = "Анна Петрова".into();
+    rec.fields.insert("Loyalty".into(), "gold".into());
+    rec
+}
+
+pub fn entry(reason: &str) -> HistoryEntry {
+    HistoryEntry {
+        time: "2026-05-01T10:00:00.000Z".into(),
+        user: "ivan".into(),
+        role: "cashier".into(),
+        method: "Block".into(),
+        from: Some(Status::Active),
+        to: Some(Status::Blocked),
+        reason: reason.into(),
+    }
+}
+
+pub fn lot(amount: &str, receipt: Option<&str>) -> Lot {
+    Lot {
+        amount: Amount::parse(amount).expect("amount"),
+        bonus_type: BonusType::Status,
+        active_from: NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
+        expire: NaiveDate::from_ymd_opt(2026, 12, 31),
+        frozen: true,
+        receipt: receipt.map(Into::into),
+    }
+}
+
+fn contact_write(code: &str, mobile: Option<&str>, old: Option<&str>) -> Batch {
+    let mut b = Batch::default();
+    b.put_contact(ContactWrite { record: contact(code, mobile), old_mobile: old.map(Into::into) });
+    b
+}
+
+/// Appends one history entry to card `number` through `transact`, reading
+/// the card through the handle.
+pub fn append(store: &dyn Store, number: &str, reason: &str) {
+    store
+        .transact(&mut |r| {
+            let mut c = r.card(number)?.unwrap_or_else(|| card(number, None, 0));
+            c.history_len += 1;
+            let mut b = Batch::default();
+            b.push_history(number, entry(reason));
+            b.put_card(c);
+            Ok(Some(b))
+        })
+        .expect("append");
+}
+
+fn reasons(store: &dyn Store, number: &str) -> Vec<String> {
+    store.history(number).expect("history").into_iter().map(|e| e.reason).collect()
+}
+
+pub fn an_empty_store_finds_nothing(store: &dyn Store) {
+    assert_eq!(store.card("123456").unwrap(), None);
+    assert_eq!(store.contact("C1").unwrap(), None);
+    assert_eq!(store.contact_by_mobile("+79001234567").unwrap(), None);
+    assert!(store.contact_cards("C1").unwrap().is_empty());
+    assert!(store.lots("123456").unwrap().is_empty());
+    assert!(store.history("123456").unwrap().is_empty());
+    assert_eq!(store.card_view("123456").unwrap(), None);
+    assert_eq!(store.card_count().unwrap(), 0);
+}
+
+pub fn every_record_reads_back_as_written(store: &dyn Store) {
+    let mut blocked = card("2000000000015", Some("C1"), 1);
+    blocked.status = Status::Blocked;
+    blocked.block = Some(BlockRecord { reason: "2".into(), user: "ivan".into(), role: "director".into() });
+    let lots = vec![lot("12.30", Some("R-1")), lot("0.01", None)];
+    let mut b = contact_write("C1", Some("+79001234567"), None);
+    b.put_contact_cards("C1", vec!["2000000000015".into()]);
+    b.put_lots("2000000000015", lots.clone());
+    b.push_history("2000000000015", entry("first"));
+    b.put_card(blocked.clone());
+    put(store, b).unwrap();
+    assert_eq!(store.card("2000000000015").unwrap().as_ref(), Some(&blocked));
+    assert_eq!(store.contact("C1").unwrap(), Some(contact("C1", Some("+79001234567"))));
+    assert_eq!(store.contact_by_mobile("+79001234567").unwrap().map(|c| c.code), Some("C1".into()));
+    assert_eq!(store.contact_cards("C1").unwrap(), ["2000000000015"]);
+    assert_eq!(store.lots("2000000000015").unwrap(), lots);
+    assert_eq!(reasons(store, "2000000000015"), ["first"]);
+    let view = store.card_view("2000000000015").unwrap().expect("view");
+    assert_eq!((view.card, view.contact.map(|c| c.code), view.lots), (blocked, Some("C1".into()), lots));
+    assert_eq!(store.card_count().unwrap(), 1);
+}
+
+pub fn a_change_of_lots_alone_keeps_the_record_and_history(store: &dyn Store) {
+    append(store, "123456", "created");
+    let mut b = Batch::default();
+    b.put_lots("123456", vec![lot("5", None)]);
+    put(store, b).unwrap();
+    assert_eq!(store.card("123456").unwrap(), Some(card("123456", None, 1)));
+    assert_eq!(store.lots("123456").unwrap(), [lot("5", None)]);
+    assert_eq!(reasons(store, "123456"), ["created"]);
+}
+
+pub fn the_phone_index_follows_a_changed_mobile(store: &dyn Store) {
+    put(store, contact_write("a", Some("+79160000001"), None)).unwrap();
+    put(store, contact_write("a", Some("+79160000002"), Some("+79160000001"))).unwrap();
+    assert_eq!(store.contact_by_mobile("+79160000001").unwrap(), None);
+    assert_eq!(store.contact_by_mobile("+79160000002").unwrap().map(|c| c.code), Some("a".into()));
+    // b takes a's number first in one batch; a's move must not drop b's entry.
+    let mut both = contact_write("b", Some("+79160000002"), None);
+    both.contacts.extend(contact_write("a", Some("+79160000003"), Some("+79160000002")).contacts);
+    put(store, both).unwrap();
+    assert_eq!(store.contact_by_mobile("+79160000002").unwrap().map(|c| c.code), Some("b".into()));
+    assert_eq!(store.contact_by_mobile("+79160000003").unwrap().map(|c| c.code), Some("a".into()));
+}
+
+pub fn history_is_per_card_and_oldest_first_however_long(store: &dyn Store) {
+    for i in 0..50 {
+        append(store, "123456", &format!("e{i}"));
+        if i % 7 == 0 {
+            append(store, "1234567", &format!("other{i}"));
+        }
+        let want: Vec<String> = (0..=i).map(|j| format!("e{j}")).collect();
+        assert_eq!(reasons(store, "123456"), want, "after {} entries", i + 1);
+    }
+    assert_eq!(store.card("123456").unwrap().unwrap().history_len, 50);
+    assert_eq!(reasons(store, "1234567").len(), 8);
+}
+
+pub fn a_batch_with_one_bad_change_writes_nothing(store: &dyn Store) {
+    append(store, "123456", "created");
+    let mut b = contact_write("C9", Some("+79160000009"), None);
+    b.put_lots("111111", vec![lot("1", None)]);
+    b.put_card(card("222222", None, 0));
+    // History out of sequence: the card has 1 entry, the record says 5.
+    b.push_history("123456", entry("bad"));
+    b.put_card(card("123456", None, 5));
+    assert!(put(store, b).is_err(), "an out-of-sequence history was accepted");
+    assert_eq!(store.contact("C9").unwrap(), None);
+    assert_eq!(store.contact_by_mobile("+79160000009").unwrap(), None);
+    assert_eq!(store.card("222222").unwrap(), None);
+    assert_eq!(reasons(store, "123456"), ["created"]);
+    // The store goes on.
+    append(store, "123456", "next");
+    assert_eq!(reasons(store, "123456"), ["created", "next"]);
+}
+
+pub fn an_operation_that_writes_nothing_or_fails_changes_nothing(store: &dyn Store) {
+    store.transact(&mut |r| Ok(r.card("123456")?.map(|_| Batch::default()))).unwrap();
+    let err = store
+        .transact(&mut |_| Err(StoreError::Corrupt { key: "x".into(), reason: "from the operation".into() }))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    assert_eq!(store.card_count().unwrap(), 0);
+}
+
+/// `threads` callers each add 1 to a lot's amount `per` times, reading it
+/// through the handle: no update may be lost.
+pub fn transact_loses_no_update(store: &dyn Store, threads: u64, per: u64) {
+    let mut b = Batch::default();
+    b.put_card(card("777777", None, 0));
+    b.put_lots("777777", vec![lot("0", None)]);
+    put(store, b).unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                for _ in 0..per {
+                    store
+                        .transact(&mut |r| {
+                            let mut lots = r.lots("777777")?;
+                            lots[0].amount = lots[0].amount.plus(Amount::parse("1").expect("1"));
+                            let mut b = Batch::default();
+                            b.put_lots("777777", lots);
+                            Ok(Some(b))
+                        })
+                        .expect("transact");
+                }
+            });
+        }
+    });
+    let total = store.lots("777777").unwrap()[0].amount;
+    assert_eq!(total, Amount::parse(&(threads * per).to_string()).unwrap(), "updates were lost");
+}
+
+pub fn a_panicking_operation_panics_its_caller_and_writes_nothing(store: &dyn Store) {
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store.transact(&mut |_| -> Result<Option<Batch>, StoreError> { panic!("operation failed") })
+    }));
+    assert!(caught.is_err(), "the panic did not reach the caller");
+    assert_eq!(store.card_count().unwrap(), 0);
+    append(store, "123456", "after the panic");
+    assert_eq!(reasons(store, "123456"), ["after the panic"]);
+}
+
+/// The functions above as `#[test]`s for one engine: `$make` builds a fresh
+/// store (anything that derefs to a `Store`) for each test.
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($make:expr) => {
+        use $crate::store::conformance as c;
+        #[test]
+        fn an_empty_store_finds_nothing() {
+            c::an_empty_store_finds_nothing(&*$make());
+        }
+        #[test]
+        fn every_record_reads_back_as_written() {
+            c::every_record_reads_back_as_written(&*$make());
+        }
+        #[test]
+        fn a_change_of_lots_alone_keeps_the_record_and_history() {
+            c::a_change_of_lots_alone_keeps_the_record_and_history(&*$make());
+        }
+        #[test]
+        fn the_phone_index_follows_a_changed_mobile() {
+            c::the_phone_index_follows_a_changed_mobile(&*$make());
+        }
+        #[test]
+        fn history_is_per_card_and_oldest_first_however_long() {
+            c::history_is_per_card_and_oldest_first_however_long(&*$make());
+        }
+        #[test]
+        fn a_batch_with_one_bad_change_writes_nothing() {
+            c::a_batch_with_one_bad_change_writes_nothing(&*$make());
+        }
+        #[test]
+        fn an_operation_that_writes_nothing_or_fails_changes_nothing() {
+            c::an_operation_that_writes_nothing_or_fails_changes_nothing(&*$make());
+        }
+        #[test]
+        fn transact_loses_no_update_at_32_callers() {
+            c::transact_loses_no_update(&*$make(), 32, 20);
+        }
+        #[test]
+        fn transact_loses_no_update_at_128_callers() {
+            c::transact_loses_no_update(&*$make(), 128, 5);
+        }
+        #[test]
+        fn a_panicking_operation_panics_its_caller_and_writes_nothing() {
+            c::a_panicking_operation_panics_its_caller_and_writes_nothing(&*$make());
+        }
+    };
+}

@@ -1,0 +1,150 @@
+//! How records are written as bytes in the sled engine.
+//!
+//! Records are postcard behind a one-byte tag ([`RECORD_TAG`]); postcard,
+//! not JSON, because a balance decodes a record per read and JSON decoding
+//! was a tenth of the server's CPU under load.
+//!
+//! A card's value holds what a balance reads in one key — the card record
+//! and its lots — and its newest history entries, so a state change writes
+//! one key (docs/storage.md has the measurements):
+//!
+//! ```text
+//! CARD_TAG, record_len: u32 LE, record, lots_len: u32 LE, lots,
+//! then per tail entry, oldest first: entry_len: u32 LE, entry
+//! ```
+//!
+//! A history chunk is `CHUNK_TAG`, then per entry `entry_len: u32 LE, entry`.
+//! Anything that does not decode is [`StoreError::Corrupt`], never a panic.
+
+use super::layout::TreeId;
+use crate::store::{CardRecord, HistoryEntry, Lot, StoreError};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub const RECORD_TAG: u8 = 0x01;
+pub const CARD_TAG: u8 = 0x02;
+pub const CHUNK_TAG: u8 = 0x03;
+
+fn corrupt(tree: TreeId, key: &[u8], reason: impl Into<String>) -> StoreError {
+    StoreError::Corrupt { key: super::layout::key_name(tree, key), reason: reason.into() }
+}
+
+pub fn encoding_error(e: postcard::Error) -> StoreError {
+    StoreError::engine("encoding a record", e)
+}
+
+/// A record behind [`RECORD_TAG`].
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    postcard::to_extend(value, vec![RECORD_TAG]).map_err(encoding_error)
+}
+
+pub fn decode<T: DeserializeOwned>(tree: TreeId, key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
+    match bytes.split_first() {
+        Some((&RECORD_TAG, rest)) => postcard_exact(rest).map_err(|r| corrupt(tree, key, r)),
+        _ => Err(corrupt(tree, key, "unknown record tag")),
+    }
+}
+
+fn postcard_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    match postcard::take_from_bytes::<T>(bytes) {
+        Ok((v, [])) => Ok(v),
+        Ok(_) => Err("trailing bytes after the record".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+pub fn to_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    postcard::to_allocvec(value).map_err(encoding_error)
+}
+
+fn push_part(out: &mut Vec<u8>, part: &[u8]) -> Result<(), StoreError> {
+    let len = u32::try_from(part.len())
+        .map_err(|_| StoreError::engine("encoding a record", std::io::Error::other("a part over 4 GiB")))?;
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(part);
+    Ok(())
+}
+
+/// Splits length-prefixed parts; `None` if the bytes do not divide up.
+fn split_parts(mut bytes: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let (len, rest) = bytes.split_first_chunk::<4>()?;
+        let len = usize::try_from(u32::from_le_bytes(*len)).ok()?;
+        if rest.len() < len {
+            return None;
+        }
+        let (part, rest) = rest.split_at(len);
+        out.push(part);
+        bytes = rest;
+    }
+    Some(out)
+}
+
+/// A card's value: the encoded record and lots, and the tail's entries.
+pub fn encode_card(record: &[u8], lots: &[u8], tail: &[&[u8]]) -> Result<Vec<u8>, StoreError> {
+    let size = 9 + record.len() + lots.len() + tail.iter().map(|e| 4 + e.len()).sum::<usize>();
+    let mut out = Vec::with_capacity(size);
+    out.push(CARD_TAG);
+    push_part(&mut out, record)?;
+    push_part(&mut out, lots)?;
+    for entry in tail {
+        push_part(&mut out, entry)?;
+    }
+    Ok(out)
+}
+
+/// A card's value taken apart, its parts still encoded.
+pub struct StoredCard<'a> {
+    pub record: CardRecord,
+    pub lots: &'a [u8],
+    /// The tail's entries, oldest first.
+    pub tail: Vec<&'a [u8]>,
+    /// Sequence number of the tail's first entry.
+    pub tail_start: u64,
+}
+
+impl<'a> StoredCard<'a> {
+    pub fn parse(number: &str, bytes: &'a [u8]) -> Result<StoredCard<'a>, StoreError> {
+        let bad = |r: &str| corrupt(TreeId::Cards, number.as_bytes(), r);
+        let rest = match bytes.split_first() {
+            Some((&CARD_TAG, rest)) => rest,
+            _ => return Err(bad("unknown card tag")),
+        };
+        let parts = split_parts(rest).ok_or_else(|| bad("malformed card value"))?;
+        let [record, lots, tail @ ..] = parts.as_slice() else { return Err(bad("card value without record or lots")) };
+        let record: CardRecord = postcard_exact(record).map_err(|r| bad(&r))?;
+        let tail_start =
+            record.history_len.checked_sub(tail.len() as u64).ok_or_else(|| bad("more tail entries than history"))?;
+        Ok(StoredCard { record, lots, tail: tail.to_vec(), tail_start })
+    }
+
+    pub fn lots(&self) -> Result<Vec<Lot>, StoreError> {
+        postcard_exact(self.lots).map_err(|r| corrupt(TreeId::Cards, self.record.number.as_bytes(), r))
+    }
+
+    pub fn tail_entries(&self) -> Result<Vec<HistoryEntry>, StoreError> {
+        let key = self.record.number.as_bytes();
+        self.tail.iter().map(|e| postcard_exact(e).map_err(|r| corrupt(TreeId::Cards, key, r))).collect()
+    }
+}
+
+/// A history chunk's value.
+pub fn encode_chunk(entries: &[&[u8]]) -> Result<Vec<u8>, StoreError> {
+    let mut out = Vec::with_capacity(1 + entries.iter().map(|e| 4 + e.len()).sum::<usize>());
+    out.push(CHUNK_TAG);
+    for entry in entries {
+        push_part(&mut out, entry)?;
+    }
+    Ok(out)
+}
+
+pub fn decode_chunk(key: &[u8], bytes: &[u8]) -> Result<Vec<HistoryEntry>, StoreError> {
+    let bad = |r: &str| corrupt(TreeId::History, key, r);
+    let rest = match bytes.split_first() {
+        Some((&CHUNK_TAG, rest)) => rest,
+        _ => return Err(bad("unknown chunk tag")),
+    };
+    let parts = split_parts(rest).ok_or_else(|| bad("malformed history chunk"))?;
+    parts.into_iter().map(|e| postcard_exact(e).map_err(|r| bad(&r))).collect()
+}

@@ -1,0 +1,106 @@
+//! Turning one operation's [`Batch`] into ops in the group being built.
+//!
+//! The order of the ops is the order a concurrent reader may see them
+//! appear in (a group is atomic across a crash, not isolated from readers):
+//! what others point to is written first — a contact before the phone entry
+//! naming it, history chunks before the card that no longer carries them,
+//! the card record last.
+
+use super::codec::{encode, encode_card, encode_chunk, to_bytes, StoredCard};
+use super::intent::Op;
+use super::layout::{history_key, TreeId, HISTORY_TAIL_MAX};
+use super::staged::Staged;
+use super::trees::Trees;
+use super::view::View;
+use crate::store::{Batch, CardChange, ContactWrite, StoreError};
+
+/// Stages every write of `batch`, reading the stored values it builds on
+/// through the group's staged writes, then `trees`.
+pub fn stage_batch(trees: &Trees, staged: &mut Staged, batch: &Batch) -> Result<(), StoreError> {
+    for w in &batch.contacts {
+        staged.stage(Op::put(TreeId::Contacts, w.record.code.as_bytes(), encode(&w.record)?));
+    }
+    for w in &batch.contacts {
+        for op in phone_ops(&View { trees, staged: Some(staged) }, w)? {
+            staged.stage(op);
+        }
+    }
+    for (code, numbers) in &batch.contact_cards {
+        staged.stage(Op::put(TreeId::ContactCards, code.as_bytes(), encode(numbers)?));
+    }
+    for (number, change) in &batch.cards {
+        let ops = card_ops(&View { trees, staged: Some(staged) }, number, change)?;
+        ops.into_iter().for_each(|op| staged.stage(op));
+    }
+    Ok(())
+}
+
+/// The phone index ops of one contact write: its old mobile is unhooked
+/// only if the index still names this contact (another contact may have
+/// taken the number since), then its new mobile points at it.
+fn phone_ops(view: &View<'_>, w: &ContactWrite) -> Result<Vec<Op>, StoreError> {
+    let code = w.record.code.as_bytes();
+    let new = w.record.mobile.as_deref();
+    let mut ops = Vec::new();
+    if let Some(old) = w.old_mobile.as_deref().filter(|old| Some(*old) != new) {
+        if view.read(TreeId::Phones, old.as_bytes(), |v| Ok(v == Some(code)))? {
+            ops.push(Op::remove(TreeId::Phones, old.as_bytes()));
+        }
+    }
+    if let Some(new) = new {
+        ops.push(Op::put(TreeId::Phones, new.as_bytes(), code.to_vec()));
+    }
+    Ok(ops)
+}
+
+fn out_of_sequence(number: &str, stored: u64, change: &CardChange, new_len: u64) -> StoreError {
+    StoreError::engine(
+        format!("writing card {number}"),
+        std::io::Error::other(format!(
+            "history out of sequence: {stored} stored + {} new != {new_len}",
+            change.history.len()
+        )),
+    )
+}
+
+/// The ops of one card's change: the new value of its key (record, lots,
+/// newest history entries) after any full chunk its tail sheds.
+fn card_ops(view: &View<'_>, number: &str, change: &CardChange) -> Result<Vec<Op>, StoreError> {
+    view.read(TreeId::Cards, number.as_bytes(), |stored| {
+        let stored = stored.map(|b| StoredCard::parse(number, b)).transpose()?;
+        let record = match (&change.record, &stored) {
+            (Some(r), _) => r,
+            (None, Some(s)) => &s.record,
+            (None, None) => {
+                return Err(StoreError::engine(
+                    format!("writing card {number}"),
+                    std::io::Error::other("lots for a card that does not exist"),
+                ))
+            }
+        };
+        let stored_len = stored.as_ref().map_or(0, |s| s.record.history_len);
+        if record.history_len != stored_len + change.history.len() as u64 {
+            return Err(out_of_sequence(number, stored_len, change, record.history_len));
+        }
+        let record_bytes = to_bytes(record)?;
+        let lots_bytes = match (&change.lots, &stored) {
+            (Some(lots), _) => to_bytes(lots)?,
+            (None, Some(s)) => s.lots.to_vec(),
+            (None, None) => to_bytes(&Vec::<crate::store::Lot>::new())?,
+        };
+        let new_entries = change.history.iter().map(to_bytes).collect::<Result<Vec<_>, _>>()?;
+        let (mut start, mut tail) = stored.as_ref().map_or((0, Vec::new()), |s| (s.tail_start, s.tail.clone()));
+        debug_assert_eq!(start % HISTORY_TAIL_MAX as u64, 0, "chunks start at multiples of the tail size");
+        tail.extend(new_entries.iter().map(Vec::as_slice));
+        let mut ops = Vec::new();
+        while tail.len() > HISTORY_TAIL_MAX {
+            let rest = tail.split_off(HISTORY_TAIL_MAX);
+            ops.push(Op::put(TreeId::History, history_key(number, start), encode_chunk(&tail)?));
+            start += HISTORY_TAIL_MAX as u64;
+            tail = rest;
+        }
+        debug_assert_eq!(start + tail.len() as u64, record.history_len, "tail ends at the history length");
+        ops.push(Op::put(TreeId::Cards, number.as_bytes(), encode_card(&record_bytes, &lots_bytes, &tail)?));
+        Ok(ops)
+    })
+}
