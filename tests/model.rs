@@ -14,7 +14,7 @@
 use cashdesk_card::domain::Status;
 use cashdesk_card::rules::{RuleHandle, RuleSet};
 use cashdesk_card::service::{BonusInput, Caller, CardService, ContactInput, Lookup};
-use cashdesk_card::store::{CardRecord, ContactRecord, Lot, MemStore, SledStore, Store};
+use cashdesk_card::store::{CardRecord, ContactRecord, Lot, MemStore, RunTwice, SledStore, Store};
 use cashdesk_card::ErrorKey;
 use chrono::NaiveDate;
 use proptest::prelude::*;
@@ -1253,4 +1253,12 @@ fn random_call_sequences_on_the_memory_store_agree_with_the_reference_model() {
 #[test]
 fn random_call_sequences_on_the_sled_store_agree_with_the_reference_model() {
     run(8, 40, || Arc::new(SledStore::temporary().unwrap()));
+}
+
+/// Re-run safety (an engine may run an operation again after a conflict):
+/// with every operation run twice, the service still agrees with the model.
+#[test]
+fn random_call_sequences_with_every_operation_run_twice_agree_with_the_reference_model() {
+    run(32, 60, || Arc::new(RunTwice(MemStore::new())));
+    run(4, 40, || Arc::new(RunTwice(SledStore::temporary().unwrap())));
 }

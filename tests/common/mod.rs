@@ -39,6 +39,10 @@ pub struct App {
     pub addr: String,
     pub dir: PathBuf,
     pub rules: PathBuf,
+    /// The data directory (default `dir/data`).
+    pub data: PathBuf,
+    /// Where the server's standard error goes (default: the test's).
+    pub stderr_file: Option<PathBuf>,
     _tmp: Option<tempfile::TempDir>,
     child: Option<Child>,
 }
@@ -59,19 +63,41 @@ pub fn spawn_app_with_own_rules() -> App {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), rules.join(entry.file_name())).unwrap();
     }
-    let mut app = App { addr: String::new(), dir, rules, _tmp: Some(tmp), child: None };
+    let mut app = App {
+        addr: String::new(),
+        data: dir.join("data"),
+        dir,
+        rules,
+        stderr_file: None,
+        _tmp: Some(tmp),
+        child: None,
+    };
     app.start();
     app
 }
 
 /// Starts a server on a fresh temporary store.
 pub fn spawn_app() -> App {
+    let mut app = new_app();
+    app.start();
+    app
+}
+
+/// A server's files (users, data directory) with the server not started,
+/// for a test that sets it up first.
+pub fn new_app() -> App {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
     write_users(&dir.join("users.toml"));
-    let mut app = App { addr: String::new(), dir, rules: rules_dir(), _tmp: Some(tmp), child: None };
-    app.start();
-    app
+    App {
+        addr: String::new(),
+        data: dir.join("data"),
+        dir,
+        rules: rules_dir(),
+        stderr_file: None,
+        _tmp: Some(tmp),
+        child: None,
+    }
 }
 
 impl App {
@@ -79,7 +105,7 @@ impl App {
     pub fn start(&mut self) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_cashdesk"))
             .args(["serve", "--data"])
-            .arg(self.dir.join("data"))
+            .arg(&self.data)
             .arg("--rules")
             .arg(&self.rules)
             .arg("--users")
@@ -87,7 +113,10 @@ impl App {
             .args(["--listen", "127.0.0.1:0"])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(match &self.stderr_file {
+                Some(f) => Stdio::from(std::fs::OpenOptions::new().create(true).append(true).open(f).unwrap()),
+                None => Stdio::inherit(),
+            })
             .spawn()
             .expect("start cashdesk");
         let mut line = String::new();
@@ -96,6 +125,20 @@ impl App {
         assert!(!addr.is_empty(), "server did not say where it listens: {line:?}");
         self.addr = addr;
         self.child = Some(child);
+    }
+
+    /// A function that sends SIGKILL to the running server without waiting
+    /// for it (usable while other threads still talk to it); then [`App::reap`].
+    pub fn pid_killer(&self) -> impl FnMut() {
+        let pid = self.child.as_ref().expect("running").id();
+        move || unsafe_kill(pid, "KILL")
+    }
+
+    /// Waits for a server killed by [`App::pid_killer`].
+    pub fn reap(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.wait();
+        }
     }
 
     pub fn kill9(&mut self) {
@@ -117,8 +160,14 @@ impl App {
 
     /// Sends a raw request; returns (HTTP status, headers text, body).
     pub fn raw(&self, method: &str, path: &str, auth: Option<&str>, body: Option<&[u8]>) -> Reply {
-        let mut s = TcpStream::connect(&self.addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        self.try_raw(method, path, auth, body).expect("the server answers")
+    }
+
+    /// As [`App::raw`], but `None` when the server cannot be reached or
+    /// closes the connection without an answer (a killed server).
+    pub fn try_raw(&self, method: &str, path: &str, auth: Option<&str>, body: Option<&[u8]>) -> Option<Reply> {
+        let mut s = TcpStream::connect(&self.addr).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
         let mut req = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
         if let Some(a) = auth {
             req.push_str(&format!("Authorization: {a}\r\n"));
@@ -127,14 +176,15 @@ impl App {
             req.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", b.len()));
         }
         req.push_str("\r\n");
-        s.write_all(req.as_bytes()).unwrap();
+        s.write_all(req.as_bytes()).ok()?;
         if let Some(b) = body {
             // The server may answer (413) before reading everything.
             let _ = s.write_all(b);
         }
         let mut out = Vec::new();
         let _ = s.read_to_end(&mut out);
-        Reply::parse(&out)
+        let reply = Reply::parse(&out);
+        (reply.status != 0).then_some(reply)
     }
 
     pub fn as_role(&self, role: &str) -> String {
