@@ -4,7 +4,8 @@ use cashdesk_card::import::{import_file, import_reader, ImportError, ImportKind,
 use cashdesk_card::rules::{RuleHandle, RuleSet};
 use cashdesk_card::service::{Caller, CardService, Lookup};
 use cashdesk_card::store::{
-    CardRecord, ContactRecord, HistoryEntry, Lot, MemStore, Operation, Store, StoreError, StoreRead,
+    CardQuery, CardRecord, ContactQuery, ContactRecord, HistoryEntry, Lot, MemStore, Operation, Page, ReceiptRecord,
+    Store, StoreError, StoreRead,
 };
 use cashdesk_card::ErrorKey;
 use indicatif::ProgressBar;
@@ -39,6 +40,9 @@ impl StoreRead for Counting {
     fn history(&self, number: &str) -> Result<Vec<HistoryEntry>, StoreError> {
         self.inner.history(number)
     }
+    fn receipt(&self, id: &str) -> Result<Option<ReceiptRecord>, StoreError> {
+        self.inner.receipt(id)
+    }
 }
 
 impl Store for Counting {
@@ -54,6 +58,17 @@ impl Store for Counting {
     }
     fn card_count(&self) -> Result<u64, StoreError> {
         self.inner.card_count()
+    }
+    fn find_contacts(
+        &self,
+        q: &ContactQuery,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<ContactRecord>, StoreError> {
+        self.inner.find_contacts(q, after, limit)
+    }
+    fn find_cards(&self, q: &CardQuery, after: Option<&str>, limit: usize) -> Result<Page<CardRecord>, StoreError> {
+        self.inner.find_cards(q, after, limit)
     }
 }
 

@@ -4,7 +4,10 @@
 //! all-or-nothing batches, `transact` exclusion, panics, re-runs. Each
 //! function panics (as a test does) when the engine misbehaves.
 
-use super::{put, Batch, BlockRecord, CardRecord, ContactRecord, ContactWrite, HistoryEntry, Lot, Store, StoreError};
+use super::{
+    put, Batch, BlockRecord, CardQuery, CardRecord, ContactQuery, ContactRecord, ContactWrite, HistoryEntry, Lot, Page,
+    ReceiptLine, ReceiptRecord, ReceiptState, RedeemedPortion, Store, StoreError,
+};
 use crate::domain::{Amount, BonusType, CardType, Category, Status};
 use chrono::NaiveDate;
 
@@ -210,6 +213,143 @@ pub fn a_panicking_operation_panics_its_caller_and_writes_nothing(store: &dyn St
     assert_eq!(reasons(store, "123456"), ["after the panic"]);
 }
 
+pub fn receipt(id: &str, card: &str) -> ReceiptRecord {
+    let a = |s: &str| Amount::parse(s).expect("amount");
+    ReceiptRecord {
+        id: id.into(),
+        card: card.into(),
+        state: ReceiptState::Confirmed,
+        time: "2026-03-01T10:00:00.000Z".into(),
+        user: "desk-1".into(),
+        redeemed: a("250"),
+        accrued: a("37.5"),
+        accrued_from: NaiveDate::from_ymd_opt(2026, 3, 15),
+        accrued_expire: NaiveDate::from_ymd_opt(2027, 3, 14),
+        active_balance: a("150"),
+        lines: vec![ReceiptLine {
+            position: 1,
+            amount: a("600"),
+            category: Some("табак".into()),
+            redeemed: a("150"),
+            accrued: a("22.5"),
+            returned: a("0"),
+            reversed: a("0"),
+            restored: a("0"),
+        }],
+        portions: vec![RedeemedPortion {
+            amount: a("250"),
+            expire: NaiveDate::from_ymd_opt(2026, 6, 30),
+            given_back: a("0"),
+        }],
+        reversed: a("0"),
+        restored: a("0"),
+        unrecovered: a("0"),
+        returns: Vec::new(),
+        cancel: None,
+    }
+}
+
+pub fn receipts_read_back_as_written_and_are_replaced_whole(store: &dyn Store) {
+    assert_eq!(store.receipt("R-1").unwrap(), None);
+    let mut b = Batch::default();
+    b.put_receipt(receipt("R-1", "123456"));
+    put(store, b).unwrap();
+    assert_eq!(store.receipt("R-1").unwrap(), Some(receipt("R-1", "123456")));
+    let mut later = receipt("R-1", "123456");
+    later.state = ReceiptState::Cancelled;
+    let mut b = Batch::default();
+    b.put_receipt(later.clone());
+    put(store, b).unwrap();
+    assert_eq!(store.receipt("R-1").unwrap(), Some(later));
+    assert_eq!(store.receipt("R-10").unwrap(), None);
+}
+
+fn named(code: &str, name: &str) -> Batch {
+    let mut rec = contact(code, None);
+    rec.name = name.into();
+    let mut b = Batch::default();
+    b.put_contact(ContactWrite { record: rec, old_mobile: None });
+    b
+}
+
+/// Every page of a search, following the cursors.
+fn all_pages<T>(limit: usize, mut next: impl FnMut(Option<&str>, usize) -> Page<T>) -> Vec<Vec<T>> {
+    let mut pages = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = next(after.as_deref(), limit);
+        assert!(page.items.len() <= limit, "a page holds at most `limit` items");
+        let more = page.next.clone();
+        pages.push(page.items);
+        match more {
+            Some(c) => after = Some(c),
+            None => return pages,
+        }
+    }
+}
+
+pub fn contacts_are_found_by_code_and_name_prefix_page_by_page(store: &dyn Store) {
+    for i in 0..23 {
+        put(store, named(&format!("C-{i:02}"), &format!("Иванов{} Пётр", i % 3))).unwrap();
+    }
+    put(store, named("D-1", "  ИВАНОВ0   Степан ")).unwrap();
+    put(store, named("C1X", "Сидоров")).unwrap();
+    let pages = all_pages(10, |after, limit| {
+        store.find_contacts(&ContactQuery::CodePrefix("C-".into()), after, limit).unwrap()
+    });
+    let codes: Vec<String> = pages.iter().flatten().map(|c| c.code.clone()).collect();
+    let want: Vec<String> = (0..23).map(|i| format!("C-{i:02}")).collect();
+    assert_eq!(codes, want, "code prefix, in code order, over pages");
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [10, 10, 3]);
+    let by_name = |q: &str| {
+        all_pages(4, |after, limit| store.find_contacts(&ContactQuery::NamePrefix(q.into()), after, limit).unwrap())
+            .into_iter()
+            .flatten()
+            .map(|c| c.code)
+            .collect::<Vec<_>>()
+    };
+    // Case-insensitive, Cyrillic, spaces collapsed; ordered by name, then code.
+    let zero: Vec<String> = (0..23).filter(|i| i % 3 == 0).map(|i| format!("C-{i:02}")).collect();
+    let mut want = zero.clone();
+    want.push("D-1".into());
+    assert_eq!(by_name("иванов0"), want);
+    assert_eq!(by_name("ИВАНОВ0 С"), ["D-1"]);
+    assert_eq!(by_name("иванов").len(), 24);
+    assert!(by_name("петров").is_empty());
+    // A renamed contact is found by its new name only.
+    put(store, named("D-1", "Петров")).unwrap();
+    assert_eq!(by_name("петров"), ["D-1"]);
+    assert_eq!(by_name("иванов0"), zero);
+}
+
+pub fn cards_are_found_by_status_page_by_page(store: &dyn Store) {
+    let mut b = Batch::default();
+    for i in 0..15 {
+        let mut c = card(&format!("5000{i:02}"), None, 0);
+        c.status = if i % 2 == 0 { crate::domain::Status::Active } else { crate::domain::Status::New };
+        b.put_card(c);
+    }
+    put(store, b).unwrap();
+    let find = |s: crate::domain::Status| {
+        all_pages(3, |after, limit| store.find_cards(&CardQuery::Status(s), after, limit).unwrap())
+            .into_iter()
+            .flatten()
+            .map(|c| c.number)
+            .collect::<Vec<_>>()
+    };
+    let active: Vec<String> = (0..15).filter(|i| i % 2 == 0).map(|i| format!("5000{i:02}")).collect();
+    assert_eq!(find(crate::domain::Status::Active), active);
+    assert_eq!(find(crate::domain::Status::New).len(), 7);
+    // A status change moves the card between the lists.
+    let mut b = Batch::default();
+    let mut c = store.card("500000").unwrap().unwrap();
+    c.status = crate::domain::Status::Blocked;
+    b.put_card(c);
+    put(store, b).unwrap();
+    assert_eq!(find(crate::domain::Status::Blocked), ["500000"]);
+    assert_eq!(find(crate::domain::Status::Active).len(), 7);
+}
+
 /// The functions above as `#[test]`s for one engine: `$make` builds a fresh
 /// store (anything that derefs to a `Store`) for each test.
 #[macro_export]
@@ -251,6 +391,18 @@ macro_rules! store_conformance_tests {
         #[test]
         fn transact_loses_no_update_at_128_callers() {
             c::transact_loses_no_update(&*$make(), 128, 5);
+        }
+        #[test]
+        fn receipts_read_back_as_written_and_are_replaced_whole() {
+            c::receipts_read_back_as_written_and_are_replaced_whole(&*$make());
+        }
+        #[test]
+        fn contacts_are_found_by_code_and_name_prefix_page_by_page() {
+            c::contacts_are_found_by_code_and_name_prefix_page_by_page(&*$make());
+        }
+        #[test]
+        fn cards_are_found_by_status_page_by_page() {
+            c::cards_are_found_by_status_page_by_page(&*$make());
         }
         #[test]
         fn a_panicking_operation_panics_its_caller_and_writes_nothing() {

@@ -2,8 +2,12 @@
 //! test. Nothing is durable; a change is applied under one mutex, so a
 //! reader sees all of it or none.
 
-use super::{Batch, CardRecord, ContactRecord, HistoryEntry, Lot, Operation, Store, StoreError, StoreRead};
-use std::collections::BTreeMap;
+use super::{
+    contact_cursor, name_key, Batch, CardQuery, CardRecord, ContactQuery, ContactRecord, HistoryEntry, Lot, Operation,
+    Page, ReceiptRecord, Store, StoreError, StoreRead,
+};
+use crate::domain::Status;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
 /// Everything the store holds.
@@ -16,6 +20,11 @@ struct Tables {
     contact_cards: BTreeMap<String, Vec<String>>,
     lots: BTreeMap<String, Vec<Lot>>,
     history: BTreeMap<String, Vec<HistoryEntry>>,
+    receipts: BTreeMap<String, ReceiptRecord>,
+    /// (name key, code): the name index.
+    names: BTreeSet<(String, String)>,
+    /// (status, number): the status index.
+    statuses: BTreeSet<(Status, String)>,
 }
 
 impl Tables {
@@ -49,7 +58,13 @@ impl Tables {
             if let Some(new) = new {
                 self.phones.insert(new.to_string(), code.clone());
             }
-            self.contacts.insert(code.clone(), w.record.clone());
+            if let Some(old) = self.contacts.insert(code.clone(), w.record.clone()) {
+                self.names.remove(&(name_key(&old.name), old.code));
+            }
+            self.names.insert((name_key(&w.record.name), code.clone()));
+        }
+        for r in &batch.receipts {
+            self.receipts.insert(r.id.clone(), r.clone());
         }
         for (code, numbers) in &batch.contact_cards {
             self.contact_cards.insert(code.clone(), numbers.clone());
@@ -60,7 +75,10 @@ impl Tables {
                 self.lots.insert(number.clone(), lots.clone());
             }
             if let Some(record) = &change.record {
-                self.cards.insert(number.clone(), record.clone());
+                if let Some(old) = self.cards.insert(number.clone(), record.clone()) {
+                    self.statuses.remove(&(old.status, old.number));
+                }
+                self.statuses.insert((record.status, number.clone()));
             }
         }
     }
@@ -116,6 +134,22 @@ impl StoreRead for MemStore {
     fn history(&self, number: &str) -> Result<Vec<HistoryEntry>, StoreError> {
         Ok(self.tables().history.get(number).cloned().unwrap_or_default())
     }
+    fn receipt(&self, id: &str) -> Result<Option<ReceiptRecord>, StoreError> {
+        Ok(self.tables().receipts.get(id).cloned())
+    }
+}
+
+/// The first `limit` of `items` (in cursor order) after `after`.
+fn page<T>(items: impl Iterator<Item = (String, T)>, after: Option<&str>, limit: usize) -> Page<T> {
+    let mut out: Vec<(String, T)> =
+        items.filter(|(k, _)| after.is_none_or(|a| k.as_str() > a)).take(limit + 1).collect();
+    let next = if out.len() > limit {
+        out.truncate(limit);
+        out.last().map(|(k, _)| k.clone())
+    } else {
+        None
+    };
+    Page { items: out.into_iter().map(|(_, v)| v).collect(), next }
 }
 
 impl Store for MemStore {
@@ -133,5 +167,40 @@ impl Store for MemStore {
 
     fn card_count(&self) -> Result<u64, StoreError> {
         Ok(self.tables().cards.len() as u64)
+    }
+
+    fn find_contacts(
+        &self,
+        query: &ContactQuery,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<ContactRecord>, StoreError> {
+        let t = self.tables();
+        let found: Vec<&ContactRecord> = match query {
+            ContactQuery::CodePrefix(p) => {
+                t.contacts.range(p.clone()..).take_while(|(k, _)| k.starts_with(p.as_str())).map(|(_, c)| c).collect()
+            }
+            ContactQuery::NamePrefix(p) => {
+                let key = name_key(p);
+                t.names
+                    .range((key.clone(), String::new())..)
+                    .take_while(|(n, _)| n.starts_with(&key))
+                    .filter_map(|(_, code)| t.contacts.get(code))
+                    .collect()
+            }
+        };
+        Ok(page(found.into_iter().map(|c| (contact_cursor(query, c), c.clone())), after, limit))
+    }
+
+    fn find_cards(&self, query: &CardQuery, after: Option<&str>, limit: usize) -> Result<Page<CardRecord>, StoreError> {
+        let t = self.tables();
+        let CardQuery::Status(status) = *query;
+        let found = t
+            .statuses
+            .range((status, String::new())..)
+            .take_while(|(s, _)| *s == status)
+            .filter_map(|(_, n)| t.cards.get(n))
+            .map(|c| (c.number.clone(), c.clone()));
+        Ok(page(found, after, limit))
     }
 }

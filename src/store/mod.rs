@@ -23,7 +23,11 @@ mod sled;
 pub use error::{Source, StoreError};
 pub use group_commit::FlushStats;
 pub use mem::MemStore;
-pub use records::{Batch, BlockRecord, CardChange, CardRecord, ContactRecord, ContactWrite, HistoryEntry, Lot};
+pub use records::{
+    contact_cursor, name_key, Batch, BlockRecord, CardChange, CardQuery, CardRecord, ContactQuery, ContactRecord,
+    ContactWrite, HistoryEntry, Lot, Page, ReceiptLine, ReceiptRecord, ReceiptState, RedeemedPortion, ReturnRecord,
+    Reversal,
+};
 pub use rerun::RunTwice;
 pub use sled::SledStore;
 
@@ -47,6 +51,7 @@ pub trait StoreRead {
     fn lots(&self, number: &str) -> Result<Vec<Lot>, StoreError>;
     /// A card's history, oldest first.
     fn history(&self, number: &str) -> Result<Vec<HistoryEntry>, StoreError>;
+    fn receipt(&self, id: &str) -> Result<Option<ReceiptRecord>, StoreError>;
 
     /// A card with its contact and lots, as a balance reads it. Engines
     /// override it to read in one go.
@@ -84,6 +89,19 @@ pub trait Store: StoreRead + Send + Sync {
 
     /// How many cards are stored.
     fn card_count(&self) -> Result<u64, StoreError>;
+
+    /// Contacts matching `query` in its order (see [`contact_cursor`]),
+    /// after the cursor `after`, at most `limit`; from an index.
+    fn find_contacts(
+        &self,
+        query: &ContactQuery,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<ContactRecord>, StoreError>;
+
+    /// Cards matching `query` by number, after `after`, at most `limit`;
+    /// from an index.
+    fn find_cards(&self, query: &CardQuery, after: Option<&str>, limit: usize) -> Result<Page<CardRecord>, StoreError>;
 }
 
 /// Applies a ready batch as one transaction (loading data in tests,

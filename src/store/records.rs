@@ -2,7 +2,8 @@
 //! Plain data: every engine stores these, none adds meaning to them.
 
 pub use crate::domain::Lot;
-use crate::domain::{CardType, Category, Status};
+use crate::domain::{Amount, CardType, Category, Status};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -105,11 +106,13 @@ pub struct Batch {
     pub contacts: Vec<ContactWrite>,
     /// Contact code → the full list of its card numbers.
     pub contact_cards: Vec<(String, Vec<String>)>,
+    /// Receipts written whole (the last write of an id wins).
+    pub receipts: Vec<ReceiptRecord>,
 }
 
 impl Batch {
     pub fn is_empty(&self) -> bool {
-        self.cards.is_empty() && self.contacts.is_empty() && self.contact_cards.is_empty()
+        self.cards.is_empty() && self.contacts.is_empty() && self.contact_cards.is_empty() && self.receipts.is_empty()
     }
 
     /// The change of card `number`, created empty on first use.
@@ -145,6 +148,11 @@ impl Batch {
         self.contacts.push(write);
     }
 
+    pub fn put_receipt(&mut self, receipt: ReceiptRecord) {
+        self.receipts.retain(|r| r.id != receipt.id);
+        self.receipts.push(receipt);
+    }
+
     pub fn put_contact_cards(&mut self, code: &str, numbers: Vec<String>) {
         self.contact_cards.push((code.to_string(), numbers));
     }
@@ -156,5 +164,148 @@ impl Batch {
             c.history.is_empty()
                 || c.record.as_ref().is_some_and(|r| &r.number == n && r.history_len >= c.history.len() as u64)
         })
+    }
+}
+
+/// Where a receipt stands (SPEC §8.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReceiptState {
+    Confirmed,
+    PartiallyReturned,
+    Returned,
+    Cancelled,
+}
+
+impl ReceiptState {
+    /// The wire name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReceiptState::Confirmed => "confirmed",
+            ReceiptState::PartiallyReturned => "partially_returned",
+            ReceiptState::Returned => "returned",
+            ReceiptState::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One line of a receipt with what the sale and its reversals did to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptLine {
+    pub position: u32,
+    pub amount: Amount,
+    pub category: Option<String>,
+    /// Bonuses this line was paid with.
+    pub redeemed: Amount,
+    /// Bonuses this line earned.
+    pub accrued: Amount,
+    /// Money returned so far.
+    pub returned: Amount,
+    /// Accrual taken back so far.
+    pub reversed: Amount,
+    /// Redemption given back so far.
+    pub restored: Amount,
+}
+
+/// A part of a lot that Confirm redeemed, and how much of it was given back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedeemedPortion {
+    pub amount: Amount,
+    /// The ExpireDate of the lot it was taken from.
+    pub expire: Option<NaiveDate>,
+    pub given_back: Amount,
+}
+
+/// What one reversal (a Return or the Cancel) did, as its answer says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reversal {
+    pub time: String,
+    pub user: String,
+    /// The card reversed (the replacement card when the receipt's card was
+    /// replaced meanwhile).
+    pub number: String,
+    pub reversed: Amount,
+    pub restored: Amount,
+    pub unrecovered: Amount,
+    /// The card's active balance right after it.
+    pub active_balance: Amount,
+}
+
+/// A Return by its id: the lines brought back and what it did per line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnRecord {
+    pub id: String,
+    /// (Position, Amount) as requested.
+    pub lines: Vec<(u32, Amount)>,
+    /// (Position, reversed, restored) per requested line.
+    pub done: Vec<(u32, Amount, Amount)>,
+    pub reversal: Reversal,
+}
+
+/// A sale as kept: everything Receipt shows, and what a replayed Confirm,
+/// Cancel or Return answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptRecord {
+    pub id: String,
+    /// The card the sale was made on.
+    pub card: String,
+    pub state: ReceiptState,
+    pub time: String,
+    pub user: String,
+    /// R: what was redeemed.
+    pub redeemed: Amount,
+    pub accrued: Amount,
+    /// The accrued lot's dates (`None` when nothing was accrued).
+    pub accrued_from: Option<NaiveDate>,
+    pub accrued_expire: Option<NaiveDate>,
+    /// The card's active balance right after the Confirm.
+    pub active_balance: Amount,
+    pub lines: Vec<ReceiptLine>,
+    /// In the order taken.
+    pub portions: Vec<RedeemedPortion>,
+    /// Totals so far over every reversal.
+    pub reversed: Amount,
+    pub restored: Amount,
+    pub unrecovered: Amount,
+    pub returns: Vec<ReturnRecord>,
+    pub cancel: Option<Reversal>,
+}
+
+/// A contact search (SPEC issue 13): the store answers from an index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContactQuery {
+    /// Codes starting with this (exactly, case-sensitive).
+    CodePrefix(String),
+    /// Names whose [`name_key`] starts with this prefix's key.
+    NamePrefix(String),
+}
+
+/// A card search, from an index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardQuery {
+    Status(Status),
+}
+
+/// One page of search results; `next` is the cursor for the page after
+/// (`None` on the last page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// The form a name is searched by: lower-case (Unicode, so Cyrillic
+/// too), surrounding space trimmed, inner runs of space one space. Engines
+/// index this, computed here, so every engine finds the same contacts.
+pub fn name_key(name: &str) -> String {
+    let words: Vec<&str> = name.split_whitespace().collect();
+    words.join(" ").to_lowercase().chars().filter(|c| !c.is_control()).collect()
+}
+
+/// The cursor of a contact in a search's order: its code for a code
+/// search; name key, `\u{0}`, code for a name search.
+pub fn contact_cursor(query: &ContactQuery, c: &ContactRecord) -> String {
+    match query {
+        ContactQuery::CodePrefix(_) => c.code.clone(),
+        ContactQuery::NamePrefix(_) => format!("{}\u{0}{}", name_key(&c.name), c.code),
     }
 }

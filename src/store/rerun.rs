@@ -25,6 +25,9 @@ impl<S: StoreRead> StoreRead for RunTwice<S> {
     fn history(&self, number: &str) -> Result<Vec<super::HistoryEntry>, StoreError> {
         self.0.history(number)
     }
+    fn receipt(&self, id: &str) -> Result<Option<super::ReceiptRecord>, StoreError> {
+        self.0.receipt(id)
+    }
 }
 
 impl<S: Store> Store for RunTwice<S> {
@@ -39,5 +42,23 @@ impl<S: Store> Store for RunTwice<S> {
 
     fn card_count(&self) -> Result<u64, StoreError> {
         self.0.card_count()
+    }
+
+    fn find_contacts(
+        &self,
+        query: &super::ContactQuery,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<super::Page<super::ContactRecord>, StoreError> {
+        self.0.find_contacts(query, after, limit)
+    }
+
+    fn find_cards(
+        &self,
+        query: &super::CardQuery,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<super::Page<super::CardRecord>, StoreError> {
+        self.0.find_cards(query, after, limit)
     }
 }

@@ -7,6 +7,9 @@
 //! | `phones`        | E.164 mobile                               | contact code (UTF-8) |
 //! | `contact_cards` | contact code                               | the contact's card numbers |
 //! | `history`       | number ++ `0x00` ++ seq (u64 big-endian)   | a chunk of older history entries from `seq` on |
+//! | `receipts`      | receipt id                                 | [`ReceiptRecord`](crate::store::ReceiptRecord) |
+//! | `contact_names` | name key ++ `0x00` ++ contact code         | empty: the name index |
+//! | `card_status`   | status code (one byte) ++ card number      | empty: the status index |
 //! | `intents`       | the one intent key                         | the redo intent of the last group ([`super::intent`]) |
 //!
 //! The history key puts the sequence big-endian after a `0x00` separator, so
@@ -25,11 +28,23 @@ pub enum TreeId {
     Phones = 3,
     ContactCards = 4,
     History = 5,
+    Receipts = 6,
+    ContactNames = 7,
+    CardStatus = 8,
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 5] =
-        [TreeId::Cards, TreeId::Contacts, TreeId::Phones, TreeId::ContactCards, TreeId::History];
+    pub const COUNT: usize = 8;
+    pub const ALL: [TreeId; TreeId::COUNT] = [
+        TreeId::Cards,
+        TreeId::Contacts,
+        TreeId::Phones,
+        TreeId::ContactCards,
+        TreeId::History,
+        TreeId::Receipts,
+        TreeId::ContactNames,
+        TreeId::CardStatus,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -38,6 +53,9 @@ impl TreeId {
             TreeId::Phones => "phones",
             TreeId::ContactCards => "contact_cards",
             TreeId::History => "history",
+            TreeId::Receipts => "receipts",
+            TreeId::ContactNames => "contact_names",
+            TreeId::CardStatus => "card_status",
         }
     }
 
@@ -85,4 +103,20 @@ pub fn history_seq(prefix: &[u8], key: &[u8]) -> Result<u64, StoreError> {
 /// A key as a person reads it in an error message.
 pub fn key_name(tree: TreeId, key: &[u8]) -> String {
     format!("{}/{}", tree.name(), String::from_utf8_lossy(key))
+}
+
+/// Name index key: the name key, `0x00`, the code. As a string it is also
+/// the search cursor ([`crate::store::contact_cursor`]).
+pub fn name_index_key(name: &str, code: &str) -> Vec<u8> {
+    let mut key = crate::store::name_key(name).into_bytes();
+    key.push(0);
+    key.extend_from_slice(code.as_bytes());
+    key
+}
+
+/// Status index key: the status as one byte, then the card number.
+pub fn status_index_key(status: crate::domain::Status, number: &str) -> Vec<u8> {
+    let mut key = vec![status.index() as u8];
+    key.extend_from_slice(number.as_bytes());
+    key
 }

@@ -6,6 +6,7 @@
 //! - [`staged`]: a group's staged writes; [`view`]: reads through them;
 //! - [`stage`]: one operation's batch into ops;
 //! - [`trees`]: the open database and what its errors mean;
+//! - [`search`]: the admin searches, as index range scans;
 //! - this file: [`SledStore`], the [`Store`] on top, and its recovery.
 //!
 //! A state change runs on the group-commit leader ([`crate::store::group_commit`]):
@@ -21,6 +22,7 @@
 mod codec;
 mod intent;
 mod layout;
+mod search;
 mod stage;
 mod staged;
 mod trees;
@@ -30,7 +32,10 @@ mod view;
 mod tests;
 
 use super::group_commit::{Engine, FlushStats, GroupCommit};
-use super::{CardRecord, CardView, ContactRecord, HistoryEntry, Lot, Operation, Store, StoreError, StoreRead};
+use super::{
+    CardQuery, CardRecord, CardView, ContactQuery, ContactRecord, HistoryEntry, Lot, Operation, Page, ReceiptRecord,
+    Store, StoreError, StoreRead,
+};
 use intent::INTENT_KEY;
 use staged::{Staged, STAGED_OPS_MAX};
 use std::any::Any;
@@ -266,6 +271,9 @@ impl StoreRead for SledStore {
     fn history(&self, number: &str) -> Result<Vec<HistoryEntry>, StoreError> {
         self.read(|v| v.history(number))
     }
+    fn receipt(&self, id: &str) -> Result<Option<ReceiptRecord>, StoreError> {
+        self.read(|v| v.receipt(id))
+    }
     fn card_view(&self, number: &str) -> Result<Option<CardView>, StoreError> {
         self.read(|v| v.card_view(number))
     }
@@ -313,5 +321,18 @@ impl Store for SledStore {
     /// Note: sled's `len` walks the whole tree, so this is O(cards).
     fn card_count(&self) -> Result<u64, StoreError> {
         self.read(|v| Ok(v.trees.tree(layout::TreeId::Cards).len() as u64))
+    }
+
+    fn find_contacts(
+        &self,
+        query: &ContactQuery,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<ContactRecord>, StoreError> {
+        self.read(|v| search::contacts(v.trees, query, after, limit))
+    }
+
+    fn find_cards(&self, query: &CardQuery, after: Option<&str>, limit: usize) -> Result<Page<CardRecord>, StoreError> {
+        self.read(|v| search::cards(v.trees, query, after, limit))
     }
 }

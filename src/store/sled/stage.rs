@@ -8,17 +8,23 @@
 
 use super::codec::{encode, encode_card, encode_chunk, to_bytes, StoredCard};
 use super::intent::Op;
-use super::layout::{history_key, TreeId, HISTORY_TAIL_MAX};
+use super::layout::{history_key, name_index_key, status_index_key, TreeId, HISTORY_TAIL_MAX};
 use super::staged::Staged;
 use super::trees::Trees;
 use super::view::View;
-use crate::store::{Batch, CardChange, ContactWrite, StoreError};
+use crate::store::{Batch, CardChange, ContactWrite, StoreError, StoreRead};
 
 /// Stages every write of `batch`, reading the stored values it builds on
 /// through the group's staged writes, then `trees`.
 pub fn stage_batch(trees: &Trees, staged: &mut Staged, batch: &Batch) -> Result<(), StoreError> {
     for w in &batch.contacts {
+        for op in name_index_ops(&View { trees, staged: Some(staged) }, w)? {
+            staged.stage(op);
+        }
         staged.stage(Op::put(TreeId::Contacts, w.record.code.as_bytes(), encode(&w.record)?));
+    }
+    for r in &batch.receipts {
+        staged.stage(Op::put(TreeId::Receipts, r.id.as_bytes(), encode(r)?));
     }
     for w in &batch.contacts {
         for op in phone_ops(&View { trees, staged: Some(staged) }, w)? {
@@ -33,6 +39,24 @@ pub fn stage_batch(trees: &Trees, staged: &mut Staged, batch: &Batch) -> Result<
         ops.into_iter().for_each(|op| staged.stage(op));
     }
     Ok(())
+}
+
+/// The name index ops of one contact write: the old name's key goes when
+/// the name changes, the new one is put (before the contact, which is what
+/// a search reads after the key).
+fn name_index_ops(view: &View<'_>, w: &ContactWrite) -> Result<Vec<Op>, StoreError> {
+    let code = &w.record.code;
+    let new = name_index_key(&w.record.name, code);
+    let mut ops = Vec::new();
+    if let Some(old) = view.contact(code)? {
+        let old = name_index_key(&old.name, code);
+        if old == new {
+            return Ok(ops);
+        }
+        ops.push(Op::remove(TreeId::ContactNames, old));
+    }
+    ops.push(Op::put(TreeId::ContactNames, new, Vec::new()));
+    Ok(ops)
 }
 
 /// The phone index ops of one contact write: its old mobile is unhooked
@@ -100,6 +124,13 @@ fn card_ops(view: &View<'_>, number: &str, change: &CardChange) -> Result<Vec<Op
             tail = rest;
         }
         debug_assert_eq!(start + tail.len() as u64, record.history_len, "tail ends at the history length");
+        let old_status = stored.as_ref().map(|s| s.record.status);
+        if old_status != Some(record.status) {
+            if let Some(old) = old_status {
+                ops.push(Op::remove(TreeId::CardStatus, status_index_key(old, number)));
+            }
+            ops.push(Op::put(TreeId::CardStatus, status_index_key(record.status, number), Vec::new()));
+        }
         ops.push(Op::put(TreeId::Cards, number.as_bytes(), encode_card(&record_bytes, &lots_bytes, &tail)?));
         Ok(ops)
     })

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 pub struct Staged {
     ops: Vec<Op>,
     /// Per tree: key → index of its latest op in `ops`.
-    latest: [HashMap<Vec<u8>, usize>; 5],
+    latest: [HashMap<Vec<u8>, usize>; TreeId::COUNT],
 }
 
 /// A group is written once it holds this many ops, so one intent stays a

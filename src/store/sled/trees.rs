@@ -12,7 +12,7 @@ const OPEN_LOCK_WAIT_MAX: Duration = Duration::from_secs(3);
 
 pub struct Trees {
     pub db: sled::Db,
-    trees: [sled::Tree; 5],
+    trees: Vec<sled::Tree>,
     pub intents: sled::Tree,
     /// Where the store lives (`None`: a temporary store).
     dir: Option<PathBuf>,
@@ -31,13 +31,8 @@ impl Trees {
         let dir = dir.map(Path::to_path_buf);
         let db = open_with_retry(&config, dir.as_deref())?;
         let open = |name: &str| db.open_tree(name).map_err(|e| sled_error(e, "opening the store", dir.as_deref()));
-        let trees = [
-            open(TreeId::Cards.name())?,
-            open(TreeId::Contacts.name())?,
-            open(TreeId::Phones.name())?,
-            open(TreeId::ContactCards.name())?,
-            open(TreeId::History.name())?,
-        ];
+        let trees = TreeId::ALL.into_iter().map(|t| open(t.name())).collect::<Result<Vec<_>, _>>()?;
+        debug_assert!(TreeId::ALL.iter().enumerate().all(|(i, t)| t.index() == i), "trees by index");
         let intents = open(INTENTS_TREE)?;
         Ok(Trees { db, trees, intents, dir })
     }

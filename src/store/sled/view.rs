@@ -6,7 +6,7 @@ use super::codec::{decode, decode_chunk, StoredCard};
 use super::layout::{history_prefix, history_seq, TreeId};
 use super::staged::Staged;
 use super::trees::Trees;
-use crate::store::{CardRecord, CardView, ContactRecord, HistoryEntry, Lot, StoreError, StoreRead};
+use crate::store::{CardRecord, CardView, ContactRecord, HistoryEntry, Lot, ReceiptRecord, StoreError, StoreRead};
 use std::collections::BTreeMap;
 
 pub struct View<'a> {
@@ -125,6 +125,10 @@ impl StoreRead for View<'_> {
         out.truncate(tail_start as usize);
         out.extend(tail);
         Ok(out)
+    }
+
+    fn receipt(&self, id: &str) -> Result<Option<ReceiptRecord>, StoreError> {
+        self.record(TreeId::Receipts, id)
     }
 
     fn card_view(&self, number: &str) -> Result<Option<CardView>, StoreError> {
