@@ -11,9 +11,11 @@
 //! [`RuleSet::decide`]; *what* each check allows is data.
 
 mod compile;
+mod ctx;
 mod graph;
 mod raw;
 mod shipped;
+mod transitions;
 
 pub use compile::{RuleErrors, RuleProblem};
 pub use graph::GraphFormat;
@@ -45,7 +47,7 @@ pub const RULE_FILES: [&str; 10] = [
 ];
 
 /// A method of the API, as far as the rules care.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Method {
     Balance,
     Issue,
@@ -55,14 +57,35 @@ pub enum Method {
     UnBlock,
     /// The /api/admin endpoints.
     Admin,
+    /// The purchase methods (SPEC §8.4).
+    Calculate,
+    Confirm,
+    Cancel,
+    Return,
+    Receipt,
 }
 
 impl Method {
-    pub const ALL: [Method; 7] =
-        [Method::Balance, Method::Issue, Method::BindTo, Method::Active, Method::Block, Method::UnBlock, Method::Admin];
+    pub const ALL: [Method; 12] = [
+        Method::Balance,
+        Method::Issue,
+        Method::BindTo,
+        Method::Active,
+        Method::Block,
+        Method::UnBlock,
+        Method::Admin,
+        Method::Calculate,
+        Method::Confirm,
+        Method::Cancel,
+        Method::Return,
+        Method::Receipt,
+    ];
     /// The methods that move a card between statuses and so have transitions.
     pub const WITH_TRANSITIONS: [Method; 5] =
         [Method::Issue, Method::BindTo, Method::Active, Method::Block, Method::UnBlock];
+    /// The purchase methods; purchases.toml decides what they compute.
+    pub const PURCHASES: [Method; 5] =
+        [Method::Calculate, Method::Confirm, Method::Cancel, Method::Return, Method::Receipt];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -73,6 +96,11 @@ impl Method {
             Method::Block => "Block",
             Method::UnBlock => "UnBlock",
             Method::Admin => "Admin",
+            Method::Calculate => "Calculate",
+            Method::Confirm => "Confirm",
+            Method::Cancel => "Cancel",
+            Method::Return => "Return",
+            Method::Receipt => "Receipt",
         }
     }
 
@@ -84,8 +112,8 @@ impl Method {
         Method::WITH_TRANSITIONS.iter().position(|m| *m == self)
     }
 
-    fn bit(self) -> u8 {
-        1 << (self as u8)
+    fn bit(self) -> u16 {
+        1 << (self as u16)
     }
 }
 
@@ -201,7 +229,8 @@ impl Zone {
 pub(crate) struct RoleDef {
     pub name: String,
     pub title: String,
-    pub methods: u8,
+    /// Bitmask over [`Method`].
+    pub methods: u16,
 }
 
 #[derive(Debug, Clone)]
@@ -318,7 +347,8 @@ impl RuleSet {
     /// roles, unblock-reason roles, pairing.
     pub fn decide(&self, f: &Facts) -> Decision {
         let Some(t) = f.method.transition_index() else {
-            // Balance and Admin do not move a card; access is `may_call`.
+            // Balance, Admin and the purchase methods do not move a card;
+            // access is `may_call`, purchases are `purchases::compute`.
             return Decision { outcome: Outcome::Stay, check: Check::Transition, rule: RuleId(0) };
         };
         let by_row = self.decisions[t][cell(f.status, f.bound, f.registered)];
