@@ -159,7 +159,8 @@ fn decide_by_hand(f: &HandFacts) -> Outcome {
             }
             Outcome::To(if f.bound && f.registered { Active } else { Issued })
         }
-        Method::Balance | Method::Admin => Outcome::Stay,
+        // No transitions: Balance, Admin and the purchase methods.
+        _ => Outcome::Stay,
     }
 }
 

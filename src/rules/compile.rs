@@ -27,7 +27,7 @@ pub fn load_dir(dir: &Path) -> Result<RuleSet, RuleErrors> {
         Ok(entries) => {
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().to_string();
-                if name.ends_with(".toml") && !RULE_FILES.contains(&name.as_str()) {
+                if name.ends_with(".toml") && !RULE_FILES.contains(&name.as_str()) && name != TESTS_FILE {
                     problems.push(problem(
                         &name,
                         1,
@@ -96,6 +96,7 @@ pub fn compile(files: &[(&str, &str)]) -> Result<RuleSet, RuleErrors> {
     let names_f: Option<raw::NamesFile> = cx.parse("names.toml");
     let trans_f: Option<raw::TransitionsFile> = cx.parse("transitions.toml");
     let messages_f: Option<raw::MessagesFile> = cx.parse("messages.toml");
+    let purchases_f: Option<raw::PurchasesFile> = cx.parse("purchases.toml");
 
     // ---- statuses ----
     let mut status_codes: [String; 4] = Default::default();
@@ -159,7 +160,14 @@ pub fn compile(files: &[(&str, &str)]) -> Result<RuleSet, RuleErrors> {
                     }
                 }
             }
-            roles.push(RoleDef { name: name.clone(), title: r.title.clone().unwrap_or_else(|| name.clone()), methods });
+            let allowed: Vec<&str> = Method::ALL.iter().filter(|m| methods & m.bit() != 0).map(|m| m.name()).collect();
+            let rule = cx.rule(file, r.name.span(), format!("role {name} may call {}", allowed.join(", ")));
+            roles.push(RoleDef {
+                name: name.clone(),
+                title: r.title.clone().unwrap_or_else(|| name.clone()),
+                methods,
+                rule,
+            });
         }
         if roles.is_empty() {
             cx.err(file, whole(file), "no roles are defined".into(), None);
@@ -361,26 +369,34 @@ pub fn compile(files: &[(&str, &str)]) -> Result<RuleSet, RuleErrors> {
     // ---- messages ----
     let messages = messages_f.as_ref().map(|m| {
         let file = "messages.toml";
-        let mut take = |s: &S| {
-            check_template(
-                &mut cx,
-                file,
-                s,
-                &["{number}", "{role}", "{reason}", "{block_reason}", "{blocker}", "{reserved}"],
-            );
+        let lifecycle = ["{number}", "{role}", "{reason}", "{block_reason}", "{blocker}", "{reserved}"];
+        let status = ["{status}", "{statuses}"];
+        let amounts = ["{redeem}", "{limit}", "{share}", "{eligible}", "{balance}"];
+        let mut take = |s: &S, allowed: &[&str]| {
+            check_template(&mut cx, file, s, allowed);
             s.get_ref().clone()
         };
         Messages {
-            block_reason_role: take(&m.block_reason_role),
-            unknown_block_reason: take(&m.unknown_block_reason),
-            unknown_unblock_reason: take(&m.unknown_unblock_reason),
-            final_block: take(&m.final_block),
-            reserved_block: take(&m.reserved_block),
-            lift_role: take(&m.lift_role),
-            unblock_reason_role: take(&m.unblock_reason_role),
-            pairing: take(&m.pairing),
+            block_reason_role: take(&m.block_reason_role, &lifecycle),
+            unknown_block_reason: take(&m.unknown_block_reason, &lifecycle),
+            unknown_unblock_reason: take(&m.unknown_unblock_reason, &lifecycle),
+            final_block: take(&m.final_block, &lifecycle),
+            reserved_block: take(&m.reserved_block, &lifecycle),
+            lift_role: take(&m.lift_role, &lifecycle),
+            unblock_reason_role: take(&m.unblock_reason_role, &lifecycle),
+            pairing: take(&m.pairing, &lifecycle),
+            purchase_status: take(&m.purchase_status, &status),
+            redeem_status: take(&m.redeem_status, &status),
+            redeem_limit: take(&m.redeem_limit, &amounts),
+            not_enough_bonuses: take(&m.not_enough_bonuses, &amounts),
         }
     });
+
+    // ---- purchases ----
+    let purchases = match &purchases_f {
+        Some(f) => purchases::check(&mut cx, f),
+        None => purchases::PurchaseRules::none(),
+    };
 
     // ---- transitions ----
     let mut transitions: Vec<TransitionDef> = Vec::new();
@@ -436,6 +452,7 @@ pub fn compile(files: &[(&str, &str)]) -> Result<RuleSet, RuleErrors> {
         transitions,
         sources: cx.sources,
         messages,
+        purchases,
     })
 }
 

@@ -162,4 +162,3 @@ pub(super) fn check_template(cx: &mut Ctx, file: &str, s: &S, allowed: &[&str]) 
         rest = &after[end + 1..];
     }
 }
-

@@ -13,6 +13,7 @@
 mod compile;
 mod ctx;
 mod graph;
+pub mod purchases;
 mod raw;
 mod shipped;
 mod transitions;
@@ -33,7 +34,7 @@ pub const REASONS_MAX: usize = 64;
 pub const TRANSITIONS_MAX: usize = 1024;
 
 /// The names of the rule files, in the order they are read.
-pub const RULE_FILES: [&str; 10] = [
+pub const RULE_FILES: [&str; 11] = [
     "statuses.toml",
     "roles.toml",
     "block_reasons.toml",
@@ -44,7 +45,12 @@ pub const RULE_FILES: [&str; 10] = [
     "names.toml",
     "transitions.toml",
     "messages.toml",
+    "purchases.toml",
 ];
+
+/// A file a rule directory may hold beside the rule files: the retailer's
+/// expectations for `cashdesk rules test`.
+pub const TESTS_FILE: &str = "tests.toml";
 
 /// A method of the API, as far as the rules care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -231,6 +237,7 @@ pub(crate) struct RoleDef {
     pub title: String,
     /// Bitmask over [`Method`].
     pub methods: u16,
+    pub rule: RuleId,
 }
 
 #[derive(Debug, Clone)]
@@ -276,6 +283,10 @@ pub(crate) struct Messages {
     pub lift_role: String,
     pub unblock_reason_role: String,
     pub pairing: String,
+    pub purchase_status: String,
+    pub redeem_status: String,
+    pub redeem_limit: String,
+    pub not_enough_bonuses: String,
 }
 
 /// A checked rule set. Built only by loading; immutable afterwards.
@@ -306,6 +317,7 @@ pub struct RuleSet {
     pub(crate) block_masks: Vec<u64>,
     pub(crate) sources: Vec<RuleSource>,
     pub(crate) messages: Messages,
+    pub(crate) purchases: purchases::PurchaseRules,
 }
 
 #[inline]
@@ -493,6 +505,11 @@ impl RuleSet {
         self.roles[role.0 as usize].methods & method.bit() != 0
     }
 
+    /// The roles.toml row of a role (its `methods` decide `may_call`).
+    pub fn role_rule(&self, role: RoleId) -> RuleId {
+        self.roles[role.0 as usize].rule
+    }
+
     pub fn block_reason(&self, code: &str) -> Option<ReasonId> {
         self.block_reasons.iter().position(|r| r.code == code).map(|i| ReasonId(i as u8))
     }
@@ -566,6 +583,11 @@ impl RuleSet {
 
     pub fn bonus_type_name(&self, t: BonusType) -> &str {
         &self.bonus_type_names[t.index()]
+    }
+
+    /// The checked settings of purchases.toml.
+    pub fn purchases(&self) -> &purchases::PurchaseRules {
+        &self.purchases
     }
 
     /// How many transition rows the set has.

@@ -1,0 +1,140 @@
+//! `cashdesk rules …` through the real binary: what a retailer types and sees.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn rules_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")
+}
+
+/// Runs `cashdesk ARGS` with `stdin` and returns (exit code, stdout, stderr).
+fn cashdesk(args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cashdesk"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cashdesk starts");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("stdin written");
+    let Output { status, stdout, stderr } = child.wait_with_output().expect("cashdesk ends");
+    (status.code().unwrap_or(-1), String::from_utf8_lossy(&stdout).into(), String::from_utf8_lossy(&stderr).into())
+}
+
+fn explain(extra: &[&str], stdin: &str) -> (i32, String, String) {
+    let dir = rules_dir();
+    let mut args = vec!["rules", "explain", dir.to_str().expect("utf-8 path")];
+    args.extend_from_slice(extra);
+    cashdesk(&args, stdin)
+}
+
+const RECEIPT_8_5: &str = r#"{"Lines": [{"Position": 1, "Amount": 600.00}, {"Position": 2, "Amount": "400.00"},
+  {"Position": 3, "Amount": 150.00, "Category": "tobacco"}], "Redeem": 250}"#;
+const LOTS_8_5: &str = r#"[{"Amount": 300, "ExpireDate": "2026-06-30", "ActiveFrom": "2026-01-01"},
+  {"Amount": 100, "ActiveFrom": "2026-01-01"}]"#;
+
+/// The line of `out` that starts with `start`, or a failure showing `out`.
+fn line<'a>(out: &'a str, start: &str) -> &'a str {
+    out.lines().find(|l| l.starts_with(start)).unwrap_or_else(|| panic!("no line starting `{start}` in:\n{out}"))
+}
+
+fn words(l: &str) -> Vec<&str> {
+    l.split_whitespace().collect()
+}
+
+#[test]
+fn explain_shows_the_worked_example_of_spec_8_5_line_by_line() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let lots = tmp.path().join("lots.json");
+    std::fs::write(&lots, LOTS_8_5).expect("lots written");
+    let (code, out, err) = explain(
+        &["--receipt", "-", "--today", "2026-03-01", "--card-type", "0", "--lots", lots.to_str().expect("utf-8")],
+        RECEIPT_8_5,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(line(&out, "decision:"), "decision: OK");
+    assert_eq!(words(line(&out, "1 "))[..5], ["1", "600.00", "yes", "150.00", "22.50"], "{out}");
+    assert_eq!(words(line(&out, "2 "))[..5], ["2", "400.00", "yes", "100.00", "15.00"], "{out}");
+    assert_eq!(words(line(&out, "3 "))[..5], ["3", "150.00", "no", "0.00", "0.00"], "{out}");
+    assert!(line(&out, "3 ").contains("purchases.toml:") && line(&out, "3 ").contains("tobacco"), "{out}");
+    assert!(line(&out, "1 ").contains("card type 0 earns 5%"), "{out}");
+    assert!(line(&out, "eligible total (E):").ends_with(" 1000.00"), "{out}");
+    assert!(line(&out, "max redeem:").ends_with(" 400.00"), "{out}");
+    assert!(line(&out, "redeemed:").contains("250.00 from lot 1 (expires 2026-06-30)"), "{out}");
+    let accrued = line(&out, "accrued:");
+    assert!(accrued.contains("37.50") && accrued.contains("active from 2026-03-15, expiring 2027-03-14"), "{out}");
+}
+
+#[test]
+fn explain_names_the_refusal_in_spec_order() {
+    let (code, out, err) = explain(&["--receipt", "-", "--today", "2026-03-01", "--balance", "100"], RECEIPT_8_5);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(line(&out, "decision:"), "decision: NotEnoughBonuses");
+    assert_eq!(line(&out, "Value:"), "Value:    250 bonuses asked for, but the card has only 100 active");
+    let big = RECEIPT_8_5.replace("\"Redeem\": 250", "\"Redeem\": 500.01");
+    let (_, out, _) = explain(&["--receipt", "-", "--balance", "10000"], &big);
+    assert_eq!(line(&out, "decision:"), "decision: RedeemLimitExceeded");
+    assert!(line(&out, "rule:").contains("max_share_percent"), "{out}");
+    let (_, out, _) = explain(&["--receipt", "-", "--status", "issued", "--balance", "10000"], RECEIPT_8_5);
+    assert_eq!(line(&out, "decision:"), "decision: StatusError");
+    assert!(line(&out, "rule:").contains("[redemption] statuses"), "{out}");
+}
+
+#[test]
+fn explain_refuses_a_bad_receipt_with_its_key() {
+    for (body, words) in [
+        (r#"{"Lines": [{"Position": 1.5, "Amount": 1}]}"#, "InvalidPosition"),
+        (r#"{"Lines": [{"Position": 1, "Amount": 1}, {"Position": "1", "Amount": 2}]}"#, "listed twice"),
+        (r#"{"Lines": [{"Position": 1, "Amount": 0.001}]}"#, "InvalidAmount"),
+        (r#"{"Lines": []}"#, "RequiredParameterNotSpecified"),
+        (r#"[1, 2]"#, "must be a JSON object"),
+    ] {
+        let (code, out, err) = explain(&["--receipt", "-"], body);
+        assert_eq!(code, 2, "{body}: {out}");
+        assert!(err.contains(words), "{body}: expected `{words}` in: {err}");
+    }
+}
+
+#[test]
+fn explain_answers_access_denied_for_a_method_the_role_may_not_call() {
+    let (code, out, _) = explain(&["--receipt", "-", "--role", "director"], RECEIPT_8_5);
+    assert_eq!(code, 0);
+    assert_eq!(line(&out, "decision:"), "decision: AccessDenied (HTTP 403)");
+    assert_eq!(line(&out, "Value:"), "Value:    the role `director` may not call Calculate");
+    assert!(line(&out, "rule:").contains("roles.toml:"), "{out}");
+    let (_, out, _) = explain(&["--method", "Admin", "--role", "cashier"], "");
+    assert_eq!(line(&out, "decision:"), "decision: AccessDenied (HTTP 403)");
+    let (_, out, _) = explain(&["--method", "Balance", "--role", "client"], "");
+    assert!(line(&out, "decision:").starts_with("decision: OK"), "{out}");
+    let (_, out, _) = explain(&["--method", "Block", "--status", "active", "--role", "client", "--reason", "0"], "");
+    assert!(line(&out, "decision:").starts_with("decision: OK"), "{out}");
+}
+
+#[test]
+fn unblock_without_a_block_reason_is_a_clear_error() {
+    let (code, _, err) =
+        explain(&["--method", "UnBlock", "--status", "blocked", "--role", "director", "--reason", "0"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("--block-reason is required for UnBlock"), "{err}");
+    let (code, _, err) = explain(&["--method", "Block", "--status", "active", "--role", "director"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("--reason is required for Block"), "{err}");
+}
+
+#[test]
+fn an_unknown_reason_code_is_decided_as_the_server_does() {
+    let (code, out, err) =
+        explain(&["--method", "Block", "--status", "active", "--role", "director", "--reason", "9"], "");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(line(&out, "decision:"), "decision: BlockReasonError");
+}
+
+#[test]
+fn explain_help_lists_balance_and_the_purchase_methods() {
+    let (code, out, _) = cashdesk(&["rules", "explain", "--help"], "");
+    assert_eq!(code, 0);
+    for m in ["Balance", "Calculate", "Confirm", "Cancel", "Return", "Receipt", "--receipt", "--today", "--balance"] {
+        assert!(out.contains(m), "`{m}` is not in the help:\n{out}");
+    }
+}
