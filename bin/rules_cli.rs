@@ -16,6 +16,12 @@ pub enum GraphKind {
     Mermaid,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+}
+
 #[derive(Subcommand)]
 pub enum RulesCommand {
     /// Check a rule set; exit 0 when it is sound, else list every problem.
@@ -23,6 +29,18 @@ pub enum RulesCommand {
     /// Show the decision for given inputs and the rule row behind it, or the
     /// figures of a receipt (--receipt).
     Explain(Box<explain::ExplainArgs>),
+    /// Show what behaves differently under NEW than under OLD: every lifecycle
+    /// decision, access, names, messages, settings and sample receipts.
+    /// Exit 0 when nothing changes, 1 when something does, 2 on an error.
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: ReportFormat,
+    },
+    /// Check a file of expectations (cases, matrices, receipts) against a
+    /// rule set; exit 0 when all hold, 1 when one fails, 2 on an error.
+    Test { dir: PathBuf, cases: PathBuf },
     /// Print the status machine as Graphviz DOT or Mermaid.
     Graph {
         dir: PathBuf,
@@ -76,5 +94,36 @@ pub fn run(c: RulesCommand) -> ExitCode {
             None => ExitCode::FAILURE,
         },
         RulesCommand::Explain(a) => explain::run(*a),
+        RulesCommand::Test { dir, cases } => {
+            let Some(r) = load(&dir) else { return ExitCode::from(2) };
+            let text = match std::fs::read_to_string(&cases) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("error: cannot read {}: {e}", cases.display());
+                    return ExitCode::from(2);
+                }
+            };
+            let shown = cases.display().to_string();
+            match cashdesk_card::rules::cases::run(&r, &shown, &text) {
+                Ok(report) => {
+                    emit(&report.to_text(&shown));
+                    ExitCode::from(if report.failures.is_empty() { 0 } else { 1 })
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        RulesCommand::Diff { old, new, format } => {
+            let (Some(a), Some(b)) = (load(&old), load(&new)) else { return ExitCode::from(2) };
+            let d = cashdesk_card::rules::diff::diff(&a, &b);
+            let samples = cashdesk_card::rules::diff::samples(&a, &b);
+            emit(&match format {
+                ReportFormat::Text => d.to_text(&samples),
+                ReportFormat::Json => d.to_json(&samples) + "\n",
+            });
+            ExitCode::from(if d.is_empty() { 0 } else { 1 })
+        }
     }
 }

@@ -138,3 +138,151 @@ fn explain_help_lists_balance_and_the_purchase_methods() {
         assert!(out.contains(m), "`{m}` is not in the help:\n{out}");
     }
 }
+
+// ---- rules diff ----
+
+/// A copy of the shipped rules with `old` (once in `file`) replaced by `new`.
+fn edited(edits: &[(&str, &str, &str)]) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for entry in std::fs::read_dir(rules_dir()).expect("rules dir") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), tmp.path().join(entry.file_name())).expect("copied");
+    }
+    for (file, old, new) in edits {
+        let path = tmp.path().join(file);
+        let text = std::fs::read_to_string(&path).expect("readable");
+        assert_eq!(text.matches(old).count(), 1, "`{old}` must occur once in {file}");
+        std::fs::write(&path, text.replace(old, new)).expect("written");
+    }
+    tmp
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+const DIRECTORS_BLOCK_FOR_REFUSAL: (&str, &str, &str) = (
+    "block_reasons.toml",
+    "block_roles = [\"call_center\", \"marketer\", \"administrator\"]",
+    "block_roles = [\"call_center\", \"marketer\", \"director\", \"administrator\"]",
+);
+
+#[test]
+fn diff_of_a_set_with_itself_is_empty_and_exits_0() {
+    let dir = rules_dir();
+    let (code, out, err) = cashdesk(&["rules", "diff", path(&dir), path(&dir)], "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(" 0 differ."), "{out}");
+    assert!(out.contains("No differences"), "{out}");
+}
+
+#[test]
+fn diff_shows_a_planted_change_grouped_for_a_person() {
+    let new = edited(&[DIRECTORS_BLOCK_FOR_REFUSAL]);
+    let (code, out, err) = cashdesk(&["rules", "diff", path(&rules_dir()), path(new.path())], "");
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("16 differ."), "{out}");
+    assert!(out.contains("  Block with reason 3 «Отказ от использования», role director:\n"), "{out}");
+    assert!(
+        out.contains("    was refused (BlockReasonError), now allowed, the card becomes blocked — 6 cases: issued bound; active\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("    was refused (BlockReasonError), now refused (StatusError) — 10 cases: new; issued not bound; blocked\n"),
+        "{out}"
+    );
+    assert!(!out.contains("Settings") && !out.contains("Sample receipts"), "nothing else changed:\n{out}");
+}
+
+#[test]
+fn diff_reports_access_settings_and_sample_receipts_and_speaks_json() {
+    let new = edited(&[
+        ("purchases.toml", "\"0\" = 5   # bonus card", "\"0\" = 7   # bonus card"),
+        (
+            "roles.toml",
+            "\"Cancel\", \"Return\", \"Receipt\"]\n\n[[role]]\nname = \"director\"",
+            "\"Return\", \"Receipt\"]\n\n[[role]]\nname = \"director\"",
+        ),
+    ]);
+    let (code, out, err) = cashdesk(&["rules", "diff", path(&rules_dir()), path(new.path())], "");
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("  senior_employee calling Cancel: was may call, now AccessDenied (HTTP 403)\n"), "{out}");
+    assert!(out.contains("  purchases.toml [accrual.percent] \"0\": 5% → 7%\n"), "{out}");
+    let row = out.lines().find(|l| l.contains("card type 0, active, Redeem 0 ") && l.contains("accrued")).unwrap_or("");
+    assert_eq!(words(row)[6..], ["accrued", "50", "70"], "{out}");
+    let (code, json, _) = cashdesk(&["rules", "diff", path(&rules_dir()), path(new.path()), "--format", "json"], "");
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(v["changed"], true);
+    assert_eq!(v["access"][0]["role"], "senior_employee");
+    assert_eq!(v["access"][0]["method"], "Cancel");
+    assert!(
+        v["receipts"].as_array().is_some_and(|r| r.iter().any(|x| x["figure"] == "accrued" && x["new"] == "70")),
+        "{json}"
+    );
+    assert!(v["cases_compared"].as_u64().is_some_and(|n| n > 20_000), "{json}");
+}
+
+#[test]
+fn diff_of_a_set_that_does_not_check_exits_2() {
+    let new = edited(&[("purchases.toml", "max_share_percent = 50", "max_share_percent = 500")]);
+    let (code, _, err) = cashdesk(&["rules", "diff", path(&rules_dir()), path(new.path())], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("purchases.toml:") && err.contains("max_share_percent"), "{err}");
+}
+
+// ---- rules test ----
+
+#[test]
+fn the_shipped_expectations_hold_for_the_shipped_rules() {
+    let dir = rules_dir();
+    let cases = dir.join("tests.toml");
+    let (code, out, err) = cashdesk(&["rules", "test", path(&dir), path(&cases)], "");
+    assert_eq!(code, 0, "{out}{err}");
+    let n: usize = out.split_whitespace().nth(2).and_then(|w| w.parse().ok()).unwrap_or(0);
+    assert!(n > 140, "the shipped expectations cover the matrices and §8.5: {out}");
+}
+
+#[test]
+fn a_wrong_expectation_fails_naming_its_line_and_the_deciding_rule() {
+    let dir = rules_dir();
+    let text = std::fs::read_to_string(dir.join("tests.toml")).expect("tests.toml");
+    let wrong = text.replacen(
+        "{ reason = \"2\", expect = \"-      -      -        -      yes",
+        "{ reason = \"2\", expect = \"-      -      -        yes    yes",
+        1,
+    );
+    let wrong = wrong.replacen("accrued = \"37.50\"", "accrued = \"37.55\"", 1);
+    assert_ne!(wrong, text);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let cases = tmp.path().join("mine.toml");
+    std::fs::write(&cases, &wrong).expect("written");
+    let (code, out, _) = cashdesk(&["rules", "test", path(&dir), path(&cases)], "");
+    assert_eq!(code, 1, "{out}");
+    let row = wrong.lines().position(|l| l.contains("{ reason = \"2\"")).expect("row") + 1;
+    let acc = wrong.lines().position(|l| l.starts_with("accrued = \"37.55\"")).expect("accrued") + 1;
+    let shown = path(&cases).to_string();
+    assert!(out.contains(&format!("{shown}:{row}: block matrix: Block active bound registered, role senior_employee, reason 2: expected OK, decided BlockReasonError\n    decided by block_reasons.toml:")), "{out}");
+    assert!(out.contains(&format!("{shown}:{acc}: SPEC 8.5 R-1: accrued: expected 37.55, decided 37.5")), "{out}");
+    assert!(out.ends_with("2 of 149 cases fail\n"), "{out}");
+}
+
+#[test]
+fn a_rule_change_fails_the_expectations_it_breaks() {
+    let new = edited(&[DIRECTORS_BLOCK_FOR_REFUSAL]);
+    let cases = rules_dir().join("tests.toml");
+    let (code, out, _) = cashdesk(&["rules", "test", path(new.path()), path(&cases)], "");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("role director, reason 3: expected BlockReasonError, decided OK"), "{out}");
+}
+
+#[test]
+fn a_broken_cases_file_is_an_error_with_its_line() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let cases = tmp.path().join("bad.toml");
+    std::fs::write(&cases, "[[case]]\nmethod = \"Block\"\nstatus = \"activ\"\nrole = \"director\"\nexpect = \"OK\"\n")
+        .expect("written");
+    let (code, _, err) = cashdesk(&["rules", "test", path(&rules_dir()), path(&cases)], "");
+    assert_eq!(code, 2);
+    assert!(err.contains(":1: unknown status `activ`"), "{err}");
+}

@@ -10,8 +10,10 @@
 //! The *order* of the checks is the API contract's (SPEC.md §5) and lives in
 //! [`RuleSet::decide`]; *what* each check allows is data.
 
+pub mod cases;
 mod compile;
 mod ctx;
+pub mod diff;
 mod graph;
 pub mod purchases;
 mod raw;
