@@ -25,7 +25,14 @@ pub enum ReportFormat {
 #[derive(Subcommand)]
 pub enum RulesCommand {
     /// Check a rule set; exit 0 when it is sound, else list every problem.
-    Check { dir: PathBuf },
+    /// Warnings (a status never reached, a block nobody can lift, a
+    /// replacement card that can be unblocked) are listed too.
+    Check {
+        dir: PathBuf,
+        /// Exit 1 when there are warnings (for a retailer's CI).
+        #[arg(long)]
+        deny_warnings: bool,
+    },
     /// Show the decision for given inputs and the rule row behind it, or the
     /// figures of a receipt (--receipt).
     Explain(Box<explain::ExplainArgs>),
@@ -70,15 +77,23 @@ pub fn load(dir: &Path) -> Option<RuleSet> {
 
 pub fn run(c: RulesCommand) -> ExitCode {
     match c {
-        RulesCommand::Check { dir } => match load(&dir) {
+        RulesCommand::Check { dir, deny_warnings } => match load(&dir) {
             Some(r) => {
+                let warnings = r.warnings();
+                for w in &warnings {
+                    eprintln!("warning: {w}");
+                }
+                let note = match warnings.len() {
+                    0 => String::new(),
+                    n => format!(", {n} warning(s)"),
+                };
                 emit(&format!(
-                    "{}: the rule set checks ({} roles, {} transitions)\n",
+                    "{}: the rule set checks ({} roles, {} transitions){note}\n",
                     dir.display(),
                     r.role_names().count(),
                     r.transition_count()
                 ));
-                ExitCode::SUCCESS
+                ExitCode::from(if deny_warnings && !warnings.is_empty() { 1 } else { 0 })
             }
             None => ExitCode::FAILURE,
         },

@@ -286,3 +286,39 @@ fn a_broken_cases_file_is_an_error_with_its_line() {
     assert_eq!(code, 2);
     assert!(err.contains(":1: unknown status `activ`"), "{err}");
 }
+
+// ---- rules check ----
+
+#[test]
+fn check_lists_warnings_and_deny_warnings_fails_on_them() {
+    let dir = edited(&[(
+        "block_reasons.toml",
+        "lift_roles = []\nfinal = true\nreplacement = true",
+        "lift_roles = [\"administrator\"]\nreplacement = true",
+    )]);
+    let (code, out, err) = cashdesk(&["rules", "check", path(dir.path())], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.ends_with("the rule set checks (7 roles, 19 transitions), 1 warning(s)\n"), "{out}");
+    assert!(err.starts_with("warning: block_reasons.toml:"), "{err}");
+    assert!(err.contains("blocked for replacement"), "{err}");
+    let (code, _, _) = cashdesk(&["rules", "check", "--deny-warnings", path(dir.path())], "");
+    assert_eq!(code, 1);
+    let (code, out, err) = cashdesk(&["rules", "check", "--deny-warnings", path(&rules_dir())], "");
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+}
+
+#[test]
+fn check_lists_a_status_typo_first() {
+    let dir = edited(&[(
+        "transitions.toml",
+        "method = \"Issue\"\nfrom = [\"new\"]",
+        "method = \"Issue\"\nfrom = [\"neww\"]",
+    )]);
+    let (code, _, err) = cashdesk(&["rules", "check", path(dir.path())], "");
+    assert_eq!(code, 1);
+    let first = err.lines().next().unwrap_or("");
+    assert!(
+        first.starts_with("transitions.toml:") && first.contains("unknown status `neww` (hint: did you mean `new`?)"),
+        "{err}"
+    );
+}

@@ -407,14 +407,7 @@ pub fn compile(files: &[(&str, &str)]) -> Result<RuleSet, RuleErrors> {
     }
 
     if !cx.problems.is_empty() {
-        cx.problems.sort_by(|a, b| {
-            (RULE_FILES.iter().position(|f| *f == a.file), a.line, a.col).cmp(&(
-                RULE_FILES.iter().position(|f| *f == b.file),
-                b.line,
-                b.col,
-            ))
-        });
-        return Err(RuleErrors(cx.problems));
+        return Err(RuleErrors(cause_first(cx.problems)));
     }
     let Some(messages) = messages else {
         return Err(RuleErrors(vec![problem("messages.toml", 0, 0, "missing rule file".into(), None)]));
@@ -454,6 +447,23 @@ pub fn compile(files: &[(&str, &str)]) -> Result<RuleSet, RuleErrors> {
         messages,
         purchases,
     })
+}
+
+/// Direct problems first, in file and line order; then the whole-set
+/// problems that may follow from them, saying so.
+fn cause_first(mut problems: Vec<RuleProblem>) -> Vec<RuleProblem> {
+    let order = |p: &RuleProblem| (p.follows, RULE_FILES.iter().position(|f| *f == p.file), p.line, p.col);
+    problems.sort_by_key(order);
+    if problems.iter().any(|p| !p.follows) {
+        for p in problems.iter_mut().filter(|p| p.follows) {
+            let note = "this may follow from the problems listed above".to_string();
+            p.hint = Some(match p.hint.take() {
+                Some(h) => format!("{h}; {note}"),
+                None => note,
+            });
+        }
+    }
+    problems
 }
 
 fn fill_names<const N: usize>(cx: &mut Ctx, table: &str, map: &BTreeMap<String, S>, out: &mut [String; N]) {

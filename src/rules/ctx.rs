@@ -16,6 +16,9 @@ pub struct RuleProblem {
     pub col: usize,
     pub message: String,
     pub hint: Option<String>,
+    /// A whole-set problem (a gap, an unreachable status) that another
+    /// problem may cause: listed after the direct problems.
+    pub follows: bool,
 }
 
 impl fmt::Display for RuleProblem {
@@ -44,7 +47,7 @@ impl fmt::Display for RuleErrors {
 impl std::error::Error for RuleErrors {}
 
 pub(super) fn problem(file: &str, line: usize, col: usize, message: String, hint: Option<String>) -> RuleProblem {
-    RuleProblem { file: file.to_string(), line, col, message, hint }
+    RuleProblem { file: file.to_string(), line, col, message, hint, follows: false }
 }
 
 /// Suggests the closest candidate to a misspelt name.
@@ -79,6 +82,13 @@ impl<'a> Ctx<'a> {
     pub(super) fn err(&mut self, file: &str, span: std::ops::Range<usize>, message: String, hint: Option<String>) {
         let (line, col) = self.pos(file, span.start);
         self.problems.push(problem(file, line, col, message, hint));
+    }
+
+    /// Marks the problems from index `from` on as follow-ons.
+    pub(super) fn follow_on(&mut self, from: usize) {
+        for p in self.problems.iter_mut().skip(from) {
+            p.follows = true;
+        }
     }
 
     pub(super) fn rule(&mut self, file: &str, span: std::ops::Range<usize>, summary: String) -> RuleId {

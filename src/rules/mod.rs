@@ -15,6 +15,7 @@ mod compile;
 mod ctx;
 pub mod diff;
 mod graph;
+mod lint;
 pub mod purchases;
 mod raw;
 mod shipped;

@@ -181,6 +181,8 @@ pub(super) fn compile_transitions(
                 .map(|(b, r)| format!("bound = {b}, registered = {r}"))
                 .collect();
             if !missing.is_empty() && cx.problems.iter().all(|p| p.file != file || !p.message.starts_with("unknown")) {
+                cx.follow_on(cx.problems.len());
+                let at = cx.problems.len();
                 cx.err(
                     file,
                     0..0,
@@ -191,6 +193,7 @@ pub(super) fn compile_transitions(
                         st.ident()
                     )),
                 );
+                cx.follow_on(at);
             }
         }
     }
@@ -205,6 +208,13 @@ pub(super) fn check_machine(
     blocks: &[BlockReasonDef],
     have_blocks: bool,
 ) {
+    let first = cx.problems.len();
+    check_reachable(cx, f, ts);
+    check_way_out(cx, ts, blocks, have_blocks);
+    cx.follow_on(first);
+}
+
+fn check_reachable(cx: &mut Ctx, f: &raw::TransitionsFile, ts: &[TransitionDef]) {
     let file = "transitions.toml";
     let mut reached = 1u8 << Status::New.index();
     loop {
@@ -226,6 +236,10 @@ pub(super) fn check_machine(
             cx.err(file, span, format!("status `{}` cannot be reached from `new` by any transition", st.ident()), None);
         }
     }
+}
+
+fn check_way_out(cx: &mut Ctx, ts: &[TransitionDef], blocks: &[BlockReasonDef], have_blocks: bool) {
+    let file = "transitions.toml";
     let way_out = ts.iter().any(|t| {
         t.from & (1 << Status::Blocked.index()) != 0 && matches!(t.outcome, Outcome::To(s) if s != Status::Blocked)
     });
