@@ -14,6 +14,7 @@ use std::process::ExitCode;
 pub enum GraphKind {
     Dot,
     Mermaid,
+    Svg,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -48,11 +49,15 @@ pub enum RulesCommand {
     /// Check a file of expectations (cases, matrices, receipts) against a
     /// rule set; exit 0 when all hold, 1 when one fails, 2 on an error.
     Test { dir: PathBuf, cases: PathBuf },
-    /// Print the status machine as Graphviz DOT or Mermaid.
+    /// Print the status machine as Graphviz DOT, Mermaid or SVG (drawn in
+    /// process, no external program), or the block / unblock matrices as SVG.
     Graph {
         dir: PathBuf,
         #[arg(long, value_enum, default_value = "dot")]
         format: GraphKind,
+        /// Draw the role × reason matrices instead of the status machine (SVG only).
+        #[arg(long)]
+        matrices: bool,
     },
 }
 
@@ -97,17 +102,23 @@ pub fn run(c: RulesCommand) -> ExitCode {
             }
             None => ExitCode::FAILURE,
         },
-        RulesCommand::Graph { dir, format } => match load(&dir) {
-            Some(r) => {
-                let f = match format {
-                    GraphKind::Dot => GraphFormat::Dot,
-                    GraphKind::Mermaid => GraphFormat::Mermaid,
-                };
-                emit(&r.graph(f));
-                ExitCode::SUCCESS
+        RulesCommand::Graph { dir, format, matrices } => {
+            let Some(r) = load(&dir) else { return ExitCode::FAILURE };
+            let f = match format {
+                GraphKind::Dot => GraphFormat::Dot,
+                GraphKind::Mermaid => GraphFormat::Mermaid,
+                GraphKind::Svg => GraphFormat::Svg,
+            };
+            match (matrices, f) {
+                (true, GraphFormat::Svg) => emit(&cashdesk_card::rules::svg::matrices(&r)),
+                (true, _) => {
+                    eprintln!("error: --matrices is drawn as SVG only; add --format svg");
+                    return ExitCode::from(2);
+                }
+                (false, f) => emit(&r.graph(f)),
             }
-            None => ExitCode::FAILURE,
-        },
+            ExitCode::SUCCESS
+        }
         RulesCommand::Explain(a) => explain::run(*a),
         RulesCommand::Test { dir, cases } => {
             let Some(r) = load(&dir) else { return ExitCode::from(2) };

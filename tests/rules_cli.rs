@@ -322,3 +322,14 @@ fn check_lists_a_status_typo_first() {
         "{err}"
     );
 }
+
+// ---- rules graph --format svg ----
+
+#[test]
+fn a_planted_change_shows_in_the_matrices_picture() {
+    let draw = |dir: &Path| cashdesk(&["rules", "graph", path(dir), "--format", "svg", "--matrices"], "").1;
+    let (before, after) = (draw(&rules_dir()), draw(edited(&[DIRECTORS_BLOCK_FOR_REFUSAL]).path()));
+    assert!(before.contains("<svg"), "{before}");
+    let yes = |s: &str| s.matches(">yes<").count();
+    assert_eq!(yes(&after), yes(&before) + 1, "one more allowed cell");
+}

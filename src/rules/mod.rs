@@ -19,6 +19,7 @@ mod lint;
 pub mod purchases;
 mod raw;
 mod shipped;
+pub mod svg;
 mod transitions;
 
 pub use compile::{RuleErrors, RuleProblem};
