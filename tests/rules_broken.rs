@@ -343,7 +343,7 @@ fn a_final_block_reason_with_lift_roles_is_reported() {
 
 #[test]
 fn an_unknown_placeholder_in_messages_is_reported() {
-    let files = broken("messages.toml", "only a {reserved} may", "only a {reserverd} may");
+    let files = broken("messages.toml", "only {reserved} may", "only {reserverd} may");
     let ps = problems(&files);
     assert_eq!(ps.len(), 1, "{}", show(&ps));
     let p = the_problem(&ps, "unknown placeholder `{reserverd}`");

@@ -162,12 +162,23 @@ pub fn compile(files: &[(&str, &str)]) -> Result<RuleSet, RuleErrors> {
             }
             let allowed: Vec<&str> = Method::ALL.iter().filter(|m| methods & m.bit() != 0).map(|m| m.name()).collect();
             let rule = cx.rule(file, r.name.span(), format!("role {name} may call {}", allowed.join(", ")));
-            roles.push(RoleDef {
-                name: name.clone(),
-                title: r.title.clone().unwrap_or_else(|| name.clone()),
-                methods,
-                rule,
-            });
+            let title = r.title.clone().unwrap_or_else(|| name.clone());
+            let article = match &r.article {
+                Some(a) if a.get_ref().chars().count() > 16 || a.get_ref().chars().any(|c| c.is_control()) => {
+                    cx.err(
+                        file,
+                        a.span(),
+                        "an article must be at most 16 characters, e.g. \"a\", \"an\" or \"\"".into(),
+                        None,
+                    );
+                    String::new()
+                }
+                Some(a) => a.get_ref().trim().to_string(),
+                // English: "an" before a vowel letter; write `article` where that is wrong.
+                None if title.starts_with(|c: char| "aeiouAEIOU".contains(c)) => "an".into(),
+                None => "a".into(),
+            };
+            roles.push(RoleDef { name: name.clone(), title, article, methods, rule });
         }
         if roles.is_empty() {
             cx.err(file, whole(file), "no roles are defined".into(), None);

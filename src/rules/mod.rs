@@ -239,6 +239,8 @@ impl Zone {
 pub(crate) struct RoleDef {
     pub name: String,
     pub title: String,
+    /// "a", "an" or "" before the title in a sentence.
+    pub article: String,
     /// Bitmask over [`Method`].
     pub methods: u16,
     pub rule: RuleId,
@@ -427,7 +429,7 @@ impl RuleSet {
     /// words a store employee understands. Empty for a decision that allows.
     pub fn explain(&self, f: &Facts, d: &Decision, number: &str) -> String {
         let Outcome::Refuse(_) = d.outcome else { return String::new() };
-        let role = self.role_title(f.role);
+        let role = self.role_in_sentence(f.role);
         let block_reason = f.block.and_then(|b| b.reason);
         let (reason, block_reason_name) = match f.method {
             // `get`: explaining must not panic on facts a caller put together
@@ -440,7 +442,7 @@ impl RuleSet {
                 block_reason.and_then(|r| self.block_reasons.get(r.0 as usize)).map(|r| r.name.as_str()),
             ),
         };
-        let blocker = f.block.and_then(|b| b.blocker).map(|r| self.role_title(r)).unwrap_or("");
+        let blocker = f.block.and_then(|b| b.blocker).map(|r| self.role_in_sentence(r)).unwrap_or_default();
         let template = match d.check {
             Check::Transition => {
                 let row = self.transitions.iter().find(|t| t.rule == d.rule);
@@ -455,22 +457,19 @@ impl RuleSet {
             Check::UnblockReasonRole => &self.messages.unblock_reason_role,
             Check::Pairing => &self.messages.pairing,
         };
-        let reserved: Vec<&str> = self
-            .roles
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| has(self.reserved, *i as u8))
-            .map(|(_, r)| r.title.as_str())
+        let reserved: Vec<String> = (0..self.roles.len())
+            .filter(|i| has(self.reserved, *i as u8))
+            .map(|i| self.role_in_sentence(RoleId(i as u8)))
             .collect();
         let mut out = template.to_string();
         for (k, v) in [
             ("{number}", number),
             ("{status}", self.status_name(f.status)),
             ("{method}", f.method.name()),
-            ("{role}", role),
+            ("{role}", &role),
             ("{reason}", reason.unwrap_or("?")),
-            ("{block_reason}", block_reason_name.unwrap_or("?")),
-            ("{blocker}", blocker),
+            ("{block_reason}", block_reason_name.unwrap_or("a reason no longer in the rules")),
+            ("{blocker}", &blocker),
             ("{reserved}", &reserved.join(" or ")),
         ] {
             if out.contains(k) {
@@ -498,6 +497,16 @@ impl RuleSet {
 
     pub fn role_title(&self, r: RoleId) -> &str {
         &self.roles[r.0 as usize].title
+    }
+
+    /// The title with its article, as messages name a role: "an administrator".
+    pub fn role_in_sentence(&self, r: RoleId) -> String {
+        let role = &self.roles[r.0 as usize];
+        if role.article.is_empty() {
+            role.title.clone()
+        } else {
+            format!("{} {}", role.article, role.title)
+        }
     }
 
     pub fn role_names(&self) -> impl Iterator<Item = &str> {

@@ -35,6 +35,8 @@ pub struct RawRole {
     #[serde(default)]
     pub title: Option<String>,
     #[serde(default)]
+    pub article: Option<S>,
+    #[serde(default)]
     pub methods: Vec<S>,
 }
 
