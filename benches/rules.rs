@@ -3,7 +3,9 @@
 //! also next to casbin's `enforce` on SPEC.md §5.5's role × reason matrix.
 //!
 //! Targets: `RuleSet::decide` within 2× the hand-coded match, and at least
-//! 1,000× faster than casbin's `enforce`.
+//! 1,000× faster than casbin's `enforce`. Also `rules diff` over the whole
+//! decision space (shipped rules against a copy where directors may block
+//! for refusal); target: well under a second.
 //!
 //!     cargo bench --bench rules -- --warm-up-time 1 --measurement-time 3
 
@@ -159,7 +161,8 @@ fn decide_by_hand(f: &HandFacts) -> Outcome {
             }
             Outcome::To(if f.bound && f.registered { Active } else { Issued })
         }
-        Method::Balance | Method::Admin => Outcome::Stay,
+        // No transitions: Balance, Admin and the purchase methods.
+        _ => Outcome::Stay,
     }
 }
 
@@ -386,5 +389,30 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+fn bench_diff(c: &mut Criterion) {
+    let old = RuleSet::shipped();
+    let files: Vec<(&str, String)> = RuleSet::shipped_files()
+        .iter()
+        .map(|(n, t)| {
+            let t = if *n == "block_reasons.toml" {
+                t.replace(
+                    "block_roles = [\"call_center\", \"marketer\", \"administrator\"]",
+                    "block_roles = [\"call_center\", \"marketer\", \"director\", \"administrator\"]",
+                )
+            } else {
+                t.to_string()
+            };
+            (*n, t)
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (*n, t.as_str())).collect();
+    let new = RuleSet::from_sources(&refs).expect("the edited set checks");
+    let d = cashdesk_card::rules::diff::diff(&old, &new);
+    assert_eq!(d.decisions.iter().map(|g| g.cases).sum::<usize>(), 16, "the edit changes 16 decisions");
+    c.bench_function("rules_diff_whole_space", |b| {
+        b.iter(|| cashdesk_card::rules::diff::diff(black_box(&old), black_box(&new)))
+    });
+}
+
+criterion_group!(benches, bench, bench_diff);
 criterion_main!(benches);

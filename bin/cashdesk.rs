@@ -2,7 +2,9 @@
 //! config, calls the library.
 
 use anyhow::{bail, Context};
-use cashdesk_card::rules::{BlockFacts, Facts, GraphFormat, Method, RuleSet};
+mod rules_cli;
+
+use cashdesk_card::rules::RuleSet;
 use cashdesk_card::server::{ServeConfig, Server};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
@@ -40,7 +42,7 @@ enum Command {
     Log(LogArgs),
     /// Check, explain and draw a rule set.
     #[command(subcommand)]
-    Rules(RulesCommand),
+    Rules(rules_cli::RulesCommand),
 }
 
 #[derive(Args)]
@@ -130,51 +132,6 @@ struct LogArgs {
     since: Option<String>,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum GraphKind {
-    Dot,
-    Mermaid,
-}
-
-#[derive(Subcommand)]
-enum RulesCommand {
-    /// Check a rule set; exit 0 when it is sound, else list every problem.
-    Check { dir: PathBuf },
-    /// Show the decision for given inputs and the rule row behind it.
-    Explain {
-        dir: PathBuf,
-        /// Issue, BindTo, Active, Block or UnBlock.
-        #[arg(long)]
-        method: String,
-        /// new, issued, active or blocked.
-        #[arg(long)]
-        status: String,
-        #[arg(long)]
-        role: String,
-        /// The card is bound to a contact.
-        #[arg(long)]
-        bound: bool,
-        /// The contact's registration is sufficient.
-        #[arg(long)]
-        registered: bool,
-        /// Block: the block reason code; UnBlock: the unblock reason code.
-        #[arg(long)]
-        reason: Option<String>,
-        /// UnBlock: the reason code the card was blocked with.
-        #[arg(long)]
-        block_reason: Option<String>,
-        /// UnBlock: the role that blocked the card.
-        #[arg(long)]
-        blocker: Option<String>,
-    },
-    /// Print the status machine as Graphviz DOT or Mermaid.
-    Graph {
-        dir: PathBuf,
-        #[arg(long, value_enum, default_value = "dot")]
-        format: GraphKind,
-    },
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -190,7 +147,7 @@ fn main() -> ExitCode {
         }
         Command::Import(a) => import(a),
         Command::Log(a) => log(a),
-        Command::Rules(c) => return rules(c),
+        Command::Rules(c) => return rules_cli::run(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -322,98 +279,4 @@ fn log(a: LogArgs) -> anyhow::Result<()> {
         writeln!(out, "{}", cashdesk_card::journal::format_entry(e))?;
     }
     Ok(())
-}
-
-fn rules(c: RulesCommand) -> ExitCode {
-    let load = |dir: &Path| match RuleSet::load_dir(dir) {
-        Ok(r) => Some(r),
-        Err(e) => {
-            eprintln!("{e}");
-            None
-        }
-    };
-    match c {
-        RulesCommand::Check { dir } => match load(&dir) {
-            Some(r) => {
-                println!(
-                    "{}: the rule set checks ({} roles, {} transitions)",
-                    dir.display(),
-                    r.role_names().count(),
-                    r.transition_count()
-                );
-                ExitCode::SUCCESS
-            }
-            None => ExitCode::FAILURE,
-        },
-        RulesCommand::Graph { dir, format } => match load(&dir) {
-            Some(r) => {
-                let f = match format {
-                    GraphKind::Dot => GraphFormat::Dot,
-                    GraphKind::Mermaid => GraphFormat::Mermaid,
-                };
-                print!("{}", r.graph(f));
-                ExitCode::SUCCESS
-            }
-            None => ExitCode::FAILURE,
-        },
-        RulesCommand::Explain { dir, method, status, role, bound, registered, reason, block_reason, blocker } => {
-            let Some(r) = load(&dir) else { return ExitCode::FAILURE };
-            match explain(&r, &method, &status, &role, bound, registered, reason, block_reason, blocker) {
-                Ok(text) => {
-                    println!("{text}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(2)
-                }
-            }
-        }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn explain(
-    r: &RuleSet,
-    method: &str,
-    status: &str,
-    role: &str,
-    bound: bool,
-    registered: bool,
-    reason: Option<String>,
-    block_reason: Option<String>,
-    blocker: Option<String>,
-) -> anyhow::Result<String> {
-    let m = Method::from_name(method).context("unknown method; use Issue, BindTo, Active, Block or UnBlock")?;
-    let st = cashdesk_card::domain::Status::from_ident(status)
-        .context("unknown status; use new, issued, active or blocked")?;
-    let role_id = r.role(role).with_context(|| format!("unknown role `{role}`"))?;
-    let reason_id = match (&reason, m) {
-        (Some(code), Method::Block) => {
-            Some(r.block_reason(code).with_context(|| format!("unknown block reason `{code}`"))?)
-        }
-        (Some(code), Method::UnBlock) => {
-            Some(r.unblock_reason(code).with_context(|| format!("unknown unblock reason `{code}`"))?)
-        }
-        _ => None,
-    };
-    let block = match m {
-        Method::UnBlock => Some(BlockFacts {
-            reason: block_reason.as_deref().and_then(|c| r.block_reason(c)),
-            blocker: blocker.as_deref().and_then(|b| r.role(b)),
-        }),
-        _ => None,
-    };
-    if matches!(m, Method::Block | Method::UnBlock) && reason.is_none() {
-        bail!("--reason is required for {}", m.name());
-    }
-    let facts = Facts { method: m, status: st, bound, registered, role: role_id, reason: reason_id, block };
-    let d = r.decide(&facts);
-    let src = r.source(d.rule);
-    let mut out = format!("decision: {}\nrule:     {}:{}  {}", r.describe(&d), src.file, src.line, src.summary);
-    let why = r.explain(&facts, &d, "NUMBER");
-    if !why.is_empty() {
-        out.push_str(&format!("\nValue:    {why}"));
-    }
-    Ok(out)
 }

@@ -7,15 +7,19 @@
 #![allow(dead_code)]
 
 use cashdesk_card::domain::{
-    parse_date, Amount, CardFormat, CardNumber, CheckDigit, ContactCode, MobileNumber, PhoneRegion, Status,
+    parse_date, Amount, BonusType, CardFormat, CardNumber, CardType, CheckDigit, ContactCode, Lot, MobileNumber, Money,
+    PhoneRegion, Position, Status,
 };
 use cashdesk_card::http::wire::Fields;
+use cashdesk_card::rules::purchases::{compute, Sale, SaleLine};
 use cashdesk_card::rules::{BlockFacts, Facts, GraphFormat, Method, RuleSet};
 
 /// Target `rules_files`: the first byte picks one shipped rule file, the rest
-/// replaces its text; the set is compiled. If it loads, the graph is drawn and
+/// replaces its text; the set is compiled. If it loads, the graph is drawn,
 /// decisions are taken for every method, status and guard, with the first and
-/// last role and a few reason codes.
+/// last role and a few reason codes, and a sample receipt is computed for
+/// every status and card type. Property: a computed receipt's lines share out
+/// exactly the redemption asked for.
 pub fn rules_files(data: &[u8]) {
     let Some((&pick, rest)) = data.split_first() else { return };
     let shipped = RuleSet::shipped_files();
@@ -57,6 +61,46 @@ pub fn rules_files(data: &[u8]) {
                         let _ = rules.explain(&facts, &d, "123456");
                         let _ = rules.describe(&d);
                         let _ = rules.source(d.rule);
+                    }
+                }
+            }
+        }
+    }
+    sample_receipts(&rules);
+}
+
+fn sample_receipts(rules: &RuleSet) {
+    let today = parse_date("2026-03-01").expect("date");
+    let lots: Vec<Lot> = BonusType::ALL
+        .into_iter()
+        .map(|t| Lot {
+            amount: Amount::parse("400").expect("amount"),
+            bonus_type: t,
+            active_from: today,
+            expire: None,
+            frozen: false,
+            receipt: None,
+        })
+        .collect();
+    let lines: Vec<SaleLine> = [("600", None), ("400", Some("tobacco")), ("0.01", Some("dairy"))]
+        .iter()
+        .enumerate()
+        .map(|(i, (a, c))| SaleLine {
+            position: Position::new(i as u32 + 1).expect("position"),
+            amount: Money::parse(a).expect("money"),
+            category: c.map(str::to_string),
+        })
+        .collect();
+    for status in Status::ALL {
+        for card_type in CardType::ALL {
+            for redeem in ["0", "0.01", "250"] {
+                let redeem = Amount::parse(redeem).expect("amount");
+                let sale = Sale { status, card_type, lots: &lots, lines: &lines, redeem, today };
+                if let Ok(c) = compute(rules, &sale) {
+                    let shared = c.lines.iter().fold(Amount::ZERO, |s, l| s.plus(l.redeemed));
+                    assert_eq!(shared, redeem, "the lines share out exactly R");
+                    for l in &c.lines {
+                        let _ = rules.source(l.decided_by);
                     }
                 }
             }

@@ -1,4 +1,4 @@
-//! The error keys of the API contract (SPEC.md §4, §5, §7). One enum, one
+//! The error keys of the API contract (SPEC.md §4, §5, §7, §8.4). One enum, one
 //! `as_key()`: the wire string lives here and nowhere else.
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,15 @@ pub enum ErrorKey {
     InvalidTypeCode,
     InvalidAmount,
     InvalidDate,
+    InvalidReceiptId,
+    InvalidReturnId,
+    InvalidPosition,
+    RedeemLimitExceeded,
+    NotEnoughBonuses,
+    ReceiptIdConflict,
+    CannotFindReceipt,
+    ReceiptCancelled,
+    ReturnExceedsPurchase,
     Unauthorized,
     AccessDenied,
     MalformedRequest,
@@ -36,7 +45,7 @@ pub enum ErrorKey {
 }
 
 impl ErrorKey {
-    pub const ALL: [ErrorKey; 27] = [
+    pub const ALL: [ErrorKey; 36] = [
         ErrorKey::RequiredParameterNotSpecified,
         ErrorKey::InvalidCardNumber,
         ErrorKey::InvalidMobileNumber,
@@ -56,6 +65,15 @@ impl ErrorKey {
         ErrorKey::InvalidTypeCode,
         ErrorKey::InvalidAmount,
         ErrorKey::InvalidDate,
+        ErrorKey::InvalidReceiptId,
+        ErrorKey::InvalidReturnId,
+        ErrorKey::InvalidPosition,
+        ErrorKey::RedeemLimitExceeded,
+        ErrorKey::NotEnoughBonuses,
+        ErrorKey::ReceiptIdConflict,
+        ErrorKey::CannotFindReceipt,
+        ErrorKey::ReceiptCancelled,
+        ErrorKey::ReturnExceedsPurchase,
         ErrorKey::Unauthorized,
         ErrorKey::AccessDenied,
         ErrorKey::MalformedRequest,
@@ -88,6 +106,15 @@ impl ErrorKey {
             ErrorKey::InvalidTypeCode => "InvalidTypeCode",
             ErrorKey::InvalidAmount => "InvalidAmount",
             ErrorKey::InvalidDate => "InvalidDate",
+            ErrorKey::InvalidReceiptId => "InvalidReceiptId",
+            ErrorKey::InvalidReturnId => "InvalidReturnId",
+            ErrorKey::InvalidPosition => "InvalidPosition",
+            ErrorKey::RedeemLimitExceeded => "RedeemLimitExceeded",
+            ErrorKey::NotEnoughBonuses => "NotEnoughBonuses",
+            ErrorKey::ReceiptIdConflict => "ReceiptIdConflict",
+            ErrorKey::CannotFindReceipt => "CannotFindReceipt",
+            ErrorKey::ReceiptCancelled => "ReceiptCancelled",
+            ErrorKey::ReturnExceedsPurchase => "ReturnExceedsPurchase",
             ErrorKey::Unauthorized => "Unauthorized",
             ErrorKey::AccessDenied => "AccessDenied",
             ErrorKey::MalformedRequest => "MalformedRequest",

@@ -321,11 +321,7 @@ fn an_unknown_field_name_is_reported_at_its_line_with_a_hint() {
 
 #[test]
 fn an_unknown_method_in_roles_is_reported_with_a_hint() {
-    let files = broken(
-        "roles.toml",
-        "methods = [\"Balance\", \"Issue\", \"BindTo\", \"Active\", \"Block\", \"UnBlock\", \"Admin\"]",
-        "methods = [\"Balance\", \"Issue\", \"BindTo\", \"Active\", \"Block\", \"UnBlock\", \"Admni\"]",
-    );
+    let files = broken("roles.toml", "\"UnBlock\", \"Admin\",", "\"UnBlock\", \"Admni\",");
     let ps = problems(&files);
     assert_eq!(ps.len(), 1, "{}", show(&ps));
     let p = the_problem(&ps, "unknown method `Admni`");
@@ -347,7 +343,7 @@ fn a_final_block_reason_with_lift_roles_is_reported() {
 
 #[test]
 fn an_unknown_placeholder_in_messages_is_reported() {
-    let files = broken("messages.toml", "only a {reserved} may", "only a {reserverd} may");
+    let files = broken("messages.toml", "only {reserved} may", "only {reserverd} may");
     let ps = problems(&files);
     assert_eq!(ps.len(), 1, "{}", show(&ps));
     let p = the_problem(&ps, "unknown placeholder `{reserverd}`");
@@ -456,6 +452,153 @@ fn a_rule_directory_that_does_not_exist_is_reported() {
 fn the_shipped_rules_directory_loads() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
     if let Err(e) = RuleSet::load_dir(&dir) {
+        panic!("{e}");
+    }
+}
+
+// ---- purchases.toml (SPEC §8.2: "rules check refuses an unknown status,
+// bonus type or card type, a percent outside 0–100, a negative day count, a
+// share outside 0–100") ----
+
+/// purchases.toml with one replacement: the one problem, at the line of `needle`.
+fn purchase_problem(old: &str, new: &str, words: &str, needle: &str) -> RuleProblem {
+    let files = broken("purchases.toml", old, new);
+    let ps = problems(&files);
+    assert_eq!(ps.len(), 1, "{}", show(&ps));
+    let p = the_problem(&ps, words).clone();
+    let (line, col) = at(&files, "purchases.toml", needle);
+    assert_at(&p, "purchases.toml", line);
+    assert_eq!(p.col, col, "{p}: should point at `{needle}`");
+    p
+}
+
+#[test]
+fn an_unknown_status_in_purchases_is_reported_with_a_hint() {
+    let p =
+        purchase_problem("statuses = [\"active\"]", "statuses = [\"activ\"]", "unknown status `activ`", "\"activ\"");
+    assert!(hint(&p).contains("`active`"), "{p}");
+}
+
+#[test]
+fn a_status_listed_twice_in_purchases_is_reported() {
+    purchase_problem(
+        "statuses = [\"issued\", \"active\"]",
+        "statuses = [\"issued\", \"active\", \"issued\"]",
+        "status `issued` is listed twice",
+        "\"issued\"]",
+    );
+}
+
+#[test]
+fn an_unknown_bonus_type_in_purchases_is_reported() {
+    let p = purchase_problem(
+        "statuses = [\"issued\", \"active\"]\n# The bonus type earned bonuses are added as: \"0\" monetary, \"1\" status\n# (the names are in names.toml).\nbonus_type = \"0\"",
+        "statuses = [\"issued\", \"active\"]\n# The bonus type earned bonuses are added as: \"0\" monetary, \"1\" status\n# (the names are in names.toml).\nbonus_type = \"2\"",
+        "unknown bonus type `2`",
+        "\"2\"\n# Earned",
+    );
+    assert!(p.message.contains("\"0\" (monetary)"), "{p}");
+}
+
+#[test]
+fn an_unknown_card_type_in_purchases_is_reported() {
+    purchase_problem(
+        "\"2\" = 3   # bonus/discount",
+        "\"3\" = 3   # bonus/discount",
+        "unknown card type `3`",
+        "3   # bonus/discount",
+    );
+}
+
+#[test]
+fn a_card_type_listed_twice_is_reported_at_the_second() {
+    let p =
+        purchase_problem("\"2\" = 3   # bonus/discount", "\"0\" = 3   # bonus/discount", "duplicate key", "\"0\" = 3");
+    assert_eq!(p.file, "purchases.toml");
+}
+
+#[test]
+fn a_percent_outside_0_to_100_is_reported() {
+    purchase_problem("\"0\" = 5   # bonus card", "\"0\" = 105   # bonus card", "must be from 0 to 100, not 105", "105");
+    purchase_problem(
+        "\"0\" = 5   # bonus card",
+        "\"0\" = -1   # bonus card",
+        "must be from 0 to 100, not -1",
+        "-1   # bonus",
+    );
+    purchase_problem(
+        "\"0\" = 5   # bonus card",
+        "\"0\" = 2.555   # bonus card",
+        "at most 2 digits after the point",
+        "2.555",
+    );
+    purchase_problem(
+        "\"0\" = 5   # bonus card",
+        "\"0\" = \"5\"   # bonus card",
+        "must be a number from 0 to 100",
+        "\"5\"   #",
+    );
+}
+
+#[test]
+fn a_negative_day_count_is_reported() {
+    let p = purchase_problem(
+        "activation_delay_days = 14",
+        "activation_delay_days = -14",
+        "activation_delay_days must not be negative",
+        "-14",
+    );
+    assert!(hint(&p).contains("0"), "{p}");
+    purchase_problem(
+        "lifetime_days = 365",
+        "lifetime_days = 99999999",
+        "lifetime_days must be at most 36500",
+        "99999999",
+    );
+}
+
+#[test]
+fn a_share_outside_0_to_100_is_reported() {
+    purchase_problem("max_share_percent = 50", "max_share_percent = 150", "must be from 0 to 100, not 150", "150");
+}
+
+#[test]
+fn a_category_listed_twice_is_reported() {
+    purchase_problem(
+        "excluded_categories = [\"tobacco\"]",
+        "excluded_categories = [\"tobacco\", \"alcohol\", \"tobacco\"]",
+        "category `tobacco` is listed twice",
+        "\"tobacco\"]",
+    );
+}
+
+#[test]
+fn a_misspelt_purchases_setting_is_reported_with_a_hint() {
+    let p = purchase_problem(
+        "max_share_percent = 50",
+        "max_share_procent = 50",
+        "unknown field `max_share_procent`",
+        "max_share_procent",
+    );
+    assert!(hint(&p).contains("`max_share_percent`"), "{p}");
+}
+
+#[test]
+fn a_missing_purchases_file_is_reported_by_load_dir() {
+    let dir = write_dir(&shipped(), &["purchases.toml"]);
+    let err = match RuleSet::load_dir(dir.path()) {
+        Ok(_) => panic!("a set without purchases.toml was accepted"),
+        Err(e) => e,
+    };
+    assert_eq!(err.0.len(), 1, "{err}");
+    assert_eq!((err.0[0].file.as_str(), err.0[0].message.as_str()), ("purchases.toml", "missing rule file"));
+}
+
+#[test]
+fn a_tests_file_beside_the_rules_is_not_an_unknown_rule_file() {
+    let dir = write_dir(&shipped(), &[]);
+    std::fs::write(dir.path().join("tests.toml"), "").unwrap_or_else(|e| panic!("{e}"));
+    if let Err(e) = RuleSet::load_dir(dir.path()) {
         panic!("{e}");
     }
 }

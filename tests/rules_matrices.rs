@@ -139,7 +139,8 @@ fn spec_status(method: Method, c: Card) -> Outcome {
             Blocked => Outcome::To(Issued),
             New | Issued | Active => STATUS_ERROR,
         },
-        Method::Balance | Method::Admin => Outcome::Stay,
+        // No transitions: access is `may_call`; purchases are computed (SPEC §8).
+        _ => Outcome::Stay,
     }
 }
 
@@ -746,6 +747,33 @@ fn decisions_point_at_the_rule_file_and_line_that_made_them() {
         for c in cards() {
             let d = r.decide(&simple_facts(&r, m, 0, c));
             assert_source(&r, &d, "transitions.toml", needle, &format!("{} of {c:?}", m.name()));
+        }
+    }
+}
+
+// ---- SPEC.md §8.4 "Who may call each" ----
+
+#[test]
+fn who_may_call_the_purchase_methods_matches_spec_8_4() {
+    let r = rules();
+    // cols: client, call_center, marketer, senior_employee, director, administrator, cashier
+    let expect: [(Method, [bool; 7]); 5] = [
+        (Method::Calculate, [N, N, N, N, N, Y, Y]),
+        (Method::Confirm, [N, N, N, N, N, Y, Y]),
+        (Method::Cancel, [N, N, N, Y, Y, Y, Y]),
+        (Method::Return, [N, N, N, Y, Y, Y, Y]),
+        (Method::Receipt, [N, Y, Y, Y, Y, Y, Y]),
+    ];
+    for (method, row) in expect {
+        for (ix, &allowed) in row.iter().enumerate() {
+            let role = role(&r, ix);
+            assert_eq!(
+                r.may_call(role, method),
+                allowed,
+                "{} may call {}: SPEC says {allowed}",
+                role_name(ix),
+                method.name()
+            );
         }
     }
 }

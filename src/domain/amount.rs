@@ -42,6 +42,32 @@ impl Amount {
         self.0
     }
 
+    /// floor2 (SPEC §8.1): toward zero to 2 fraction digits. Every bonus
+    /// amount a receipt computes passes through here.
+    pub fn floor2(self) -> Amount {
+        Amount(self.0.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::ToZero).normalize())
+    }
+
+    /// `self − other`, or `None` when that would be negative: a lot or a
+    /// balance never goes below zero.
+    pub fn minus(self, other: Amount) -> Option<Amount> {
+        let d = self.0.checked_sub(other.0)?;
+        (!d.is_sign_negative() || d.is_zero()).then(|| Amount(d.normalize().abs()))
+    }
+
+    /// The smaller of two amounts.
+    pub fn min(self, other: Amount) -> Amount {
+        if other.0 < self.0 {
+            other
+        } else {
+            self
+        }
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.0.is_zero()
+    }
+
     /// Saturating sum: bonus totals are far below Decimal's 28 digits, and a
     /// balance must never panic.
     pub fn plus(self, other: Amount) -> Amount {
@@ -74,7 +100,27 @@ mod tests {
         assert!(Amount::parse("").is_err());
     }
 
+    #[test]
+    fn floor2_rounds_toward_zero() {
+        let a = |s: &str| Amount::parse(s).unwrap();
+        assert_eq!(a("22.509").floor2(), a("22.5"));
+        assert_eq!(a("0.009").floor2(), Amount::ZERO);
+        assert_eq!(a("11.25").floor2(), a("11.25"));
+        assert_eq!(a("7").floor2().to_string(), "7");
+        assert_eq!(a("5").minus(a("2.5")), Some(a("2.5")));
+        assert_eq!(a("2.5").minus(a("2.5")), Some(Amount::ZERO));
+        assert_eq!(a("2").minus(a("2.01")), None);
+    }
+
     proptest! {
+        #[test]
+        fn floor2_never_exceeds_and_is_within_a_cent(units in 0u64..1_000_000_000_000, scale in 0u32..8) {
+            let x = Amount::new(Decimal::new(units as i64, scale));
+            let f = x.floor2();
+            prop_assert!(f <= x);
+            prop_assert!(x.value() - f.value() < Decimal::new(1, 2));
+            prop_assert!(f.value().scale() <= 2);
+        }
         #[test]
         fn display_round_trips(units in 0u64..1_000_000_000, scale in 0u32..6) {
             let a = Amount::new(Decimal::new(units as i64, scale));

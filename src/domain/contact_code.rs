@@ -14,15 +14,7 @@ impl ContactCode {
     /// Accepts the code as given (no trimming: surrounding spaces are not
     /// printable-only content and are refused, so a code means one thing).
     pub fn parse(input: &str) -> Result<ContactCode, FormatError> {
-        let n = input.chars().count();
-        let printable = input.chars().all(|c| !c.is_control() && !c.is_whitespace() || c == ' ');
-        if n == 0
-            || n > CONTACT_CODE_CHARS_MAX
-            || !printable
-            || input.contains('/')
-            || input.starts_with(' ')
-            || input.ends_with(' ')
-        {
+        if !is_code_text(input) {
             return Err(FormatError::ContactCode(truncate(input)));
         }
         Ok(ContactCode(input.to_string()))
@@ -35,6 +27,19 @@ impl ContactCode {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// 1-64 printable characters, no `/`, no surrounding spaces: the text of a
+/// contact code, and of a receipt or return id (SPEC §2, §8.1).
+pub(crate) fn is_code_text(input: &str) -> bool {
+    let n = input.chars().count();
+    let printable = input.chars().all(|c| !c.is_control() && !c.is_whitespace() || c == ' ');
+    n > 0
+        && n <= CONTACT_CODE_CHARS_MAX
+        && printable
+        && !input.contains('/')
+        && !input.starts_with(' ')
+        && !input.ends_with(' ')
 }
 
 impl fmt::Display for ContactCode {

@@ -8,12 +8,18 @@ mod card_number;
 mod contact_code;
 mod lot;
 mod mobile;
+mod money;
+mod position;
+mod receipt_id;
 
 pub use amount::{Amount, AmountError};
 pub use card_number::{CardFormat, CardNumber, CheckDigit};
 pub use contact_code::ContactCode;
 pub use lot::Lot;
 pub use mobile::{MobileNumber, PhoneRegion};
+pub use money::{Money, MoneyError, MONEY_MAX};
+pub use position::{Position, POSITION_MAX};
+pub use receipt_id::{ReceiptId, ReturnId};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -29,6 +35,12 @@ pub enum FormatError {
     ContactCode(String),
     #[error("`{0}` is not a date in the form YYYY-MM-DD")]
     Date(String),
+    #[error("receipt id `{0}` must be 1-64 printable characters without `/`")]
+    ReceiptId(String),
+    #[error("return id `{0}` must be 1-64 printable characters without `/`")]
+    ReturnId(String),
+    #[error("position `{0}` must be a whole number from 1 to 100000")]
+    Position(String),
 }
 
 /// Longest value the parsers look at; anything longer is refused before work.

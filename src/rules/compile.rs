@@ -2,62 +2,19 @@
 //! found is reported, each with file, line, column and, where a name is
 //! misspelt, a hint.
 
+use super::ctx::{check_code, check_name, check_template, did_you_mean, problem, whole, Ctx};
+pub use super::ctx::{RuleErrors, RuleProblem};
 use super::raw::{self, S};
+use super::transitions::{check_machine, compile_transitions};
 use super::*;
 use crate::domain::CheckDigit;
-use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
-
-/// One problem in a rule set.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleProblem {
-    pub file: String,
-    pub line: usize,
-    pub col: usize,
-    pub message: String,
-    pub hint: Option<String>,
-}
-
-impl fmt::Display for RuleProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.message)?;
-        if let Some(h) = &self.hint {
-            write!(f, " (hint: {h})")?;
-        }
-        Ok(())
-    }
-}
-
-/// Every problem found in a rule set that does not check.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleErrors(pub Vec<RuleProblem>);
-
-impl fmt::Display for RuleErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for p in &self.0 {
-            writeln!(f, "{p}")?;
-        }
-        write!(f, "{} problem(s) found", self.0.len())
-    }
-}
-
-impl std::error::Error for RuleErrors {}
 
 /// Largest rule file read, in bytes.
 pub const RULE_FILE_BYTES_MAX: u64 = 1 << 20;
 
 /// Built-in contact fields a registration may require.
 pub const CONTACT_FIELDS: [&str; 6] = ["Name", "MobileNumber", "Email", "BirthDate", "Gender", "City"];
-
-/// Error keys a transition row may answer with.
-const TRANSITION_KEYS: [ErrorKey; 5] = [
-    ErrorKey::StatusError,
-    ErrorKey::BlockReasonError,
-    ErrorKey::UnBlockReasonError,
-    ErrorKey::CardNumberBindToAnotherContact,
-    ErrorKey::ContactBindToAnotherCardNumber,
-];
 
 pub fn load_dir(dir: &Path) -> Result<RuleSet, RuleErrors> {
     let mut problems = Vec::new();
@@ -70,7 +27,7 @@ pub fn load_dir(dir: &Path) -> Result<RuleSet, RuleErrors> {
         Ok(entries) => {
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().to_string();
-                if name.ends_with(".toml") && !RULE_FILES.contains(&name.as_str()) {
+                if name.ends_with(".toml") && !RULE_FILES.contains(&name.as_str()) && name != TESTS_FILE {
                     problems.push(problem(
                         &name,
                         1,
@@ -118,97 +75,6 @@ pub fn load_dir(dir: &Path) -> Result<RuleSet, RuleErrors> {
     compile(&refs)
 }
 
-fn problem(file: &str, line: usize, col: usize, message: String, hint: Option<String>) -> RuleProblem {
-    RuleProblem { file: file.to_string(), line, col, message, hint }
-}
-
-/// Suggests the closest candidate to a misspelt name.
-fn did_you_mean<'a>(given: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
-    let mut best: Option<(f64, &str)> = None;
-    for c in candidates {
-        let score = strsim::jaro_winkler(&given.to_lowercase(), &c.to_lowercase());
-        if score > 0.75 && best.is_none_or(|(b, _)| score > b) {
-            best = Some((score, c));
-        }
-    }
-    best.map(|(_, c)| format!("did you mean `{c}`?"))
-}
-
-struct Ctx<'a> {
-    files: HashMap<&'a str, &'a str>,
-    problems: Vec<RuleProblem>,
-    sources: Vec<RuleSource>,
-}
-
-impl<'a> Ctx<'a> {
-    fn pos(&self, file: &str, offset: usize) -> (usize, usize) {
-        let text = self.files.get(file).copied().unwrap_or("");
-        let offset = offset.min(text.len());
-        let before = &text.as_bytes()[..offset];
-        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-        let line_start = before.iter().rposition(|&b| b == b'\n').map(|i| i + 1).unwrap_or(0);
-        let col = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
-        (line, col)
-    }
-
-    fn err(&mut self, file: &str, span: std::ops::Range<usize>, message: String, hint: Option<String>) {
-        let (line, col) = self.pos(file, span.start);
-        self.problems.push(problem(file, line, col, message, hint));
-    }
-
-    fn rule(&mut self, file: &str, span: std::ops::Range<usize>, summary: String) -> RuleId {
-        let (line, col) = self.pos(file, span.start);
-        self.sources.push(RuleSource { file: file.to_string(), line, col, summary });
-        RuleId((self.sources.len() - 1) as u16)
-    }
-
-    fn parse<T: DeserializeOwned>(&mut self, file: &str) -> Option<T> {
-        let text = *self.files.get(file)?;
-        match toml::from_str::<T>(text) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                let span = e.span().unwrap_or(0..0);
-                let msg = e.message().trim().to_string();
-                let hint = unknown_field_hint(&msg);
-                self.err(file, span, msg, hint);
-                None
-            }
-        }
-    }
-
-    /// Resolves role names to a bitmask, reporting unknown names. When
-    /// roles.toml did not parse (`roles_read` false) every name would be
-    /// "unknown": that file's own problem is reported, not one per reference.
-    fn roles(&mut self, file: &str, names: &[S], roles: &[RoleDef], roles_read: bool) -> u64 {
-        let mut mask = 0u64;
-        for n in names {
-            match roles.iter().position(|r| r.name == *n.get_ref()) {
-                Some(i) => mask |= 1 << i,
-                None if !roles_read => {}
-                None => {
-                    let hint = did_you_mean(n.get_ref(), roles.iter().map(|r| r.name.as_str()));
-                    self.err(file, n.span(), format!("unknown role `{}`", n.get_ref()), hint);
-                }
-            }
-        }
-        mask
-    }
-}
-
-/// serde's "unknown field `x`, expected one of `a`, `b`" already lists the
-/// candidates; pick the closest as the hint.
-fn unknown_field_hint(msg: &str) -> Option<String> {
-    let rest = msg.strip_prefix("unknown field `")?;
-    let (given, expected) = rest.split_once('`')?;
-    let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
-    did_you_mean(given, candidates.into_iter())
-}
-
-fn whole(file: &str) -> std::ops::Range<usize> {
-    let _ = file;
-    0..0
-}
-
 /// Checks a set given as (file name, text) pairs and builds the `RuleSet`.
 pub fn compile(files: &[(&str, &str)]) -> Result<RuleSet, RuleErrors> {
     let mut cx = Ctx { files: files.iter().copied().collect(), problems: Vec::new(), sources: Vec::new() };
@@ -230,6 +96,7 @@ pub fn compile(files: &[(&str, &str)]) -> Result<RuleSet, RuleErrors> {
     let names_f: Option<raw::NamesFile> = cx.parse("names.toml");
     let trans_f: Option<raw::TransitionsFile> = cx.parse("transitions.toml");
     let messages_f: Option<raw::MessagesFile> = cx.parse("messages.toml");
+    let purchases_f: Option<raw::PurchasesFile> = cx.parse("purchases.toml");
 
     // ---- statuses ----
     let mut status_codes: [String; 4] = Default::default();
@@ -283,7 +150,7 @@ pub fn compile(files: &[(&str, &str)]) -> Result<RuleSet, RuleErrors> {
             if roles.iter().any(|x| x.name == *name) {
                 cx.err(file, r.name.span(), format!("duplicate role `{name}`"), None);
             }
-            let mut methods = 0u8;
+            let mut methods = 0u16;
             for m in &r.methods {
                 match Method::from_name(m.get_ref()) {
                     Some(m) => methods |= m.bit(),
@@ -293,7 +160,25 @@ pub fn compile(files: &[(&str, &str)]) -> Result<RuleSet, RuleErrors> {
                     }
                 }
             }
-            roles.push(RoleDef { name: name.clone(), title: r.title.clone().unwrap_or_else(|| name.clone()), methods });
+            let allowed: Vec<&str> = Method::ALL.iter().filter(|m| methods & m.bit() != 0).map(|m| m.name()).collect();
+            let rule = cx.rule(file, r.name.span(), format!("role {name} may call {}", allowed.join(", ")));
+            let title = r.title.clone().unwrap_or_else(|| name.clone());
+            let article = match &r.article {
+                Some(a) if a.get_ref().chars().count() > 16 || a.get_ref().chars().any(|c| c.is_control()) => {
+                    cx.err(
+                        file,
+                        a.span(),
+                        "an article must be at most 16 characters, e.g. \"a\", \"an\" or \"\"".into(),
+                        None,
+                    );
+                    String::new()
+                }
+                Some(a) => a.get_ref().trim().to_string(),
+                // English: "an" before a vowel letter; write `article` where that is wrong.
+                None if title.starts_with(|c: char| "aeiouAEIOU".contains(c)) => "an".into(),
+                None => "a".into(),
+            };
+            roles.push(RoleDef { name: name.clone(), title, article, methods, rule });
         }
         if roles.is_empty() {
             cx.err(file, whole(file), "no roles are defined".into(), None);
@@ -495,26 +380,34 @@ pub fn compile(files: &[(&str, &str)]) -> Result<RuleSet, RuleErrors> {
     // ---- messages ----
     let messages = messages_f.as_ref().map(|m| {
         let file = "messages.toml";
-        let mut take = |s: &S| {
-            check_template(
-                &mut cx,
-                file,
-                s,
-                &["{number}", "{role}", "{reason}", "{block_reason}", "{blocker}", "{reserved}"],
-            );
+        let lifecycle = ["{number}", "{role}", "{reason}", "{block_reason}", "{blocker}", "{reserved}"];
+        let status = ["{status}", "{statuses}"];
+        let amounts = ["{redeem}", "{limit}", "{share}", "{eligible}", "{balance}"];
+        let mut take = |s: &S, allowed: &[&str]| {
+            check_template(&mut cx, file, s, allowed);
             s.get_ref().clone()
         };
         Messages {
-            block_reason_role: take(&m.block_reason_role),
-            unknown_block_reason: take(&m.unknown_block_reason),
-            unknown_unblock_reason: take(&m.unknown_unblock_reason),
-            final_block: take(&m.final_block),
-            reserved_block: take(&m.reserved_block),
-            lift_role: take(&m.lift_role),
-            unblock_reason_role: take(&m.unblock_reason_role),
-            pairing: take(&m.pairing),
+            block_reason_role: take(&m.block_reason_role, &lifecycle),
+            unknown_block_reason: take(&m.unknown_block_reason, &lifecycle),
+            unknown_unblock_reason: take(&m.unknown_unblock_reason, &lifecycle),
+            final_block: take(&m.final_block, &lifecycle),
+            reserved_block: take(&m.reserved_block, &lifecycle),
+            lift_role: take(&m.lift_role, &lifecycle),
+            unblock_reason_role: take(&m.unblock_reason_role, &lifecycle),
+            pairing: take(&m.pairing, &lifecycle),
+            purchase_status: take(&m.purchase_status, &status),
+            redeem_status: take(&m.redeem_status, &status),
+            redeem_limit: take(&m.redeem_limit, &amounts),
+            not_enough_bonuses: take(&m.not_enough_bonuses, &amounts),
         }
     });
+
+    // ---- purchases ----
+    let purchases = match &purchases_f {
+        Some(f) => purchases::check(&mut cx, f),
+        None => purchases::PurchaseRules::none(),
+    };
 
     // ---- transitions ----
     let mut transitions: Vec<TransitionDef> = Vec::new();
@@ -525,14 +418,7 @@ pub fn compile(files: &[(&str, &str)]) -> Result<RuleSet, RuleErrors> {
     }
 
     if !cx.problems.is_empty() {
-        cx.problems.sort_by(|a, b| {
-            (RULE_FILES.iter().position(|f| *f == a.file), a.line, a.col).cmp(&(
-                RULE_FILES.iter().position(|f| *f == b.file),
-                b.line,
-                b.col,
-            ))
-        });
-        return Err(RuleErrors(cx.problems));
+        return Err(RuleErrors(cause_first(cx.problems)));
     }
     let Some(messages) = messages else {
         return Err(RuleErrors(vec![problem("messages.toml", 0, 0, "missing rule file".into(), None)]));
@@ -570,36 +456,25 @@ pub fn compile(files: &[(&str, &str)]) -> Result<RuleSet, RuleErrors> {
         transitions,
         sources: cx.sources,
         messages,
+        purchases,
     })
 }
 
-fn check_code(cx: &mut Ctx, file: &str, code: &S) {
-    let c = code.get_ref();
-    if c.is_empty() || c.len() > 16 || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-') {
-        cx.err(file, code.span(), format!("code `{c}` must be 1-16 letters, digits, `_` or `-`"), None);
-    }
-}
-
-fn check_name(cx: &mut Ctx, file: &str, name: &S) {
-    let n = name.get_ref();
-    if n.trim().is_empty() || n.chars().count() > 200 || n.chars().any(|c| c.is_control()) {
-        cx.err(file, name.span(), "a name must be 1-200 characters without control characters".into(), None);
-    }
-}
-
-fn check_template(cx: &mut Ctx, file: &str, s: &S, allowed: &[&str]) {
-    let text = s.get_ref();
-    let mut rest = text.as_str();
-    while let Some(start) = rest.find('{') {
-        let after = &rest[start..];
-        let Some(end) = after.find('}') else { break };
-        let ph = &after[..=end];
-        if !allowed.contains(&ph) {
-            let hint = did_you_mean(ph, allowed.iter().copied());
-            cx.err(file, s.span(), format!("unknown placeholder `{ph}`; use {}", allowed.join(", ")), hint);
+/// Direct problems first, in file and line order; then the whole-set
+/// problems that may follow from them, saying so.
+fn cause_first(mut problems: Vec<RuleProblem>) -> Vec<RuleProblem> {
+    let order = |p: &RuleProblem| (p.follows, RULE_FILES.iter().position(|f| *f == p.file), p.line, p.col);
+    problems.sort_by_key(order);
+    if problems.iter().any(|p| !p.follows) {
+        for p in problems.iter_mut().filter(|p| p.follows) {
+            let note = "this may follow from the problems listed above".to_string();
+            p.hint = Some(match p.hint.take() {
+                Some(h) => format!("{h}; {note}"),
+                None => note,
+            });
         }
-        rest = &after[end + 1..];
     }
+    problems
 }
 
 fn fill_names<const N: usize>(cx: &mut Ctx, table: &str, map: &BTreeMap<String, S>, out: &mut [String; N]) {
@@ -622,238 +497,6 @@ fn fill_names<const N: usize>(cx: &mut Ctx, table: &str, map: &BTreeMap<String, 
         if slot.is_empty() && !map.contains_key(&i.to_string()) {
             let span = map.values().next().map(|s| s.span()).unwrap_or(0..0);
             cx.err(file, span, format!("[{table}] has no name for code `{i}`"), None);
-        }
-    }
-}
-
-fn compile_transitions(
-    cx: &mut Ctx,
-    f: &raw::TransitionsFile,
-    out: &mut Vec<TransitionDef>,
-    table: &mut [[u16; 16]; 5],
-) {
-    let file = "transitions.toml";
-    if f.transition.len() > TRANSITIONS_MAX {
-        cx.err(file, whole(file), format!("more than {TRANSITIONS_MAX} transitions"), None);
-        return;
-    }
-    // Which rows (by index into `out`) and which raw rows match each cell.
-    let mut row_spans: Vec<std::ops::Range<usize>> = Vec::new();
-    for t in &f.transition {
-        let mspan = t.method.span();
-        let method = match Method::from_name(t.method.get_ref()) {
-            Some(m) if m.transition_index().is_some() => m,
-            _ => {
-                let hint = did_you_mean(t.method.get_ref(), Method::WITH_TRANSITIONS.iter().map(|m| m.name()));
-                cx.err(
-                    file,
-                    mspan.clone(),
-                    format!(
-                        "unknown method `{}`; transitions are for Issue, BindTo, Active, Block and UnBlock",
-                        t.method.get_ref()
-                    ),
-                    hint,
-                );
-                continue;
-            }
-        };
-        let mut from = 0u8;
-        for s in t.from.get_ref() {
-            match Status::from_ident(s.get_ref()) {
-                Some(st) => from |= 1 << st.index(),
-                None => {
-                    let hint = did_you_mean(s.get_ref(), Status::ALL.iter().map(|s| s.ident()));
-                    cx.err(file, s.span(), format!("unknown status `{}`", s.get_ref()), hint);
-                }
-            }
-        }
-        if t.from.get_ref().is_empty() {
-            cx.err(file, t.from.span(), "`from` lists no status".into(), None);
-        }
-        let stay = t.stay.as_ref().map(|s| *s.get_ref()).unwrap_or(false);
-        let given = t.to.is_some() as u8 + stay as u8 + t.error.is_some() as u8;
-        if given != 1 {
-            cx.err(
-                file,
-                mspan.clone(),
-                "a transition needs exactly one of `to`, `stay = true` or `error`".into(),
-                None,
-            );
-            continue;
-        }
-        let outcome = if let Some(to) = &t.to {
-            match Status::from_ident(to.get_ref()) {
-                Some(Status::New) => {
-                    cx.err(
-                        file,
-                        to.span(),
-                        "no transition may lead into `new`: a card never becomes new again".into(),
-                        None,
-                    );
-                    continue;
-                }
-                Some(st) => Outcome::To(st),
-                None => {
-                    let hint = did_you_mean(to.get_ref(), Status::ALL.iter().map(|s| s.ident()));
-                    cx.err(file, to.span(), format!("unknown status `{}`", to.get_ref()), hint);
-                    continue;
-                }
-            }
-        } else if let Some(e) = &t.error {
-            match ErrorKey::from_key(e.get_ref()) {
-                Some(k) if TRANSITION_KEYS.contains(&k) => Outcome::Refuse(k),
-                _ => {
-                    let hint = did_you_mean(e.get_ref(), TRANSITION_KEYS.iter().map(|k| k.as_key()));
-                    cx.err(file, e.span(), format!("unknown error key `{}` for a transition", e.get_ref()), hint);
-                    continue;
-                }
-            }
-        } else {
-            Outcome::Stay
-        };
-        if let Some(m) = &t.message {
-            check_template(cx, file, m, &["{number}", "{status}", "{method}", "{role}"]);
-        }
-        let message = t.message.as_ref().map(|m| m.get_ref().clone()).unwrap_or_default();
-        let froms: Vec<&str> = t.from.get_ref().iter().map(|s| s.get_ref().as_str()).collect();
-        let mut summary = format!("{} from {}", method.name(), froms.join("/"));
-        if let Some(b) = t.bound {
-            summary.push_str(if b { ", bound" } else { ", not bound" });
-        }
-        if let Some(r) = t.registered {
-            summary.push_str(if r { ", registered" } else { ", not registered" });
-        }
-        summary.push_str(&match outcome {
-            Outcome::To(s) => format!(" -> {}", s.ident()),
-            Outcome::Stay => " -> stay".into(),
-            Outcome::Refuse(k) => format!(" -> {k}"),
-        });
-        let rule = cx.rule(file, mspan.clone(), summary);
-        out.push(TransitionDef { method, from, bound: t.bound, registered: t.registered, outcome, message, rule });
-        row_spans.push(mspan);
-    }
-    // Every cell must be matched by exactly one row: overlaps are ambiguous
-    // and gaps would leave a call with no answer.
-    for m in Method::WITH_TRANSITIONS {
-        let ti = m.transition_index().unwrap_or(0);
-        for st in Status::ALL {
-            for bound in [false, true] {
-                for reg in [false, true] {
-                    let matching: Vec<usize> = out
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, t)| {
-                            t.method == m
-                                && t.from & (1 << st.index()) != 0
-                                && t.bound.is_none_or(|b| b == bound)
-                                && t.registered.is_none_or(|r| r == reg)
-                        })
-                        .map(|(i, _)| i)
-                        .collect();
-                    let c = cell(st, bound, reg);
-                    match matching.as_slice() {
-                        [only] => table[ti][c] = *only as u16,
-                        [] => {}
-                        [first, rest @ ..] => {
-                            for other in rest {
-                                let (l, _) = cx.pos(file, row_spans[*first].start);
-                                let msg = format!(
-                                    "this {} transition and the one at line {l} both match a {} card (bound = {bound}, registered = {reg})",
-                                    m.name(),
-                                    st.ident()
-                                );
-                                // Report each overlapping pair once.
-                                let span = row_spans[*other].clone();
-                                let (ol, oc) = cx.pos(file, span.start);
-                                if !cx.problems.iter().any(|p| {
-                                    p.file == file
-                                        && p.line == ol
-                                        && p.col == oc
-                                        && p.message.contains(&format!("line {l} both"))
-                                }) {
-                                    cx.err(
-                                        file,
-                                        span,
-                                        msg,
-                                        Some("add a `bound` or `registered` guard, or remove one row".into()),
-                                    );
-                                }
-                            }
-                            table[ti][c] = *first as u16;
-                        }
-                    }
-                }
-            }
-        }
-        for st in Status::ALL {
-            let missing: Vec<String> = [(false, false), (false, true), (true, false), (true, true)]
-                .iter()
-                .filter(|(b, r)| table[ti][cell(st, *b, *r)] == u16::MAX)
-                .map(|(b, r)| format!("bound = {b}, registered = {r}"))
-                .collect();
-            if !missing.is_empty() && cx.problems.iter().all(|p| p.file != file || !p.message.starts_with("unknown")) {
-                cx.err(
-                    file,
-                    0..0,
-                    format!("no {} transition matches a {} card ({})", m.name(), st.ident(), missing.join("; ")),
-                    Some(format!(
-                        "add a [[transition]] with method = \"{}\" and from = [\"{}\"]",
-                        m.name(),
-                        st.ident()
-                    )),
-                );
-            }
-        }
-    }
-}
-
-/// Whole-machine checks: every status reachable from New, and a way out of
-/// Blocked while some block reason is not final.
-fn check_machine(
-    cx: &mut Ctx,
-    f: &raw::TransitionsFile,
-    ts: &[TransitionDef],
-    blocks: &[BlockReasonDef],
-    have_blocks: bool,
-) {
-    let file = "transitions.toml";
-    let mut reached = 1u8 << Status::New.index();
-    loop {
-        let before = reached;
-        for t in ts {
-            if let Outcome::To(s) = t.outcome {
-                if t.from & reached != 0 {
-                    reached |= 1 << s.index();
-                }
-            }
-        }
-        if reached == before {
-            break;
-        }
-    }
-    for st in Status::ALL {
-        if reached & (1 << st.index()) == 0 {
-            let span = f.transition.first().map(|t| t.method.span()).unwrap_or(0..0);
-            cx.err(file, span, format!("status `{}` cannot be reached from `new` by any transition", st.ident()), None);
-        }
-    }
-    let way_out = ts.iter().any(|t| {
-        t.from & (1 << Status::Blocked.index()) != 0 && matches!(t.outcome, Outcome::To(s) if s != Status::Blocked)
-    });
-    if have_blocks && !way_out {
-        if let Some(r) = blocks.iter().find(|b| !b.is_final) {
-            let code = r.code.clone();
-            let src = cx.sources[r.rule.0 as usize].clone();
-            cx.problems.push(problem(
-                file,
-                1,
-                1,
-                format!(
-                    "no transition leads out of `blocked`, but block reason `{code}` ({}:{}) is not final",
-                    src.file, src.line
-                ),
-                Some("add an UnBlock transition from blocked, or mark every block reason final".into()),
-            ));
         }
     }
 }

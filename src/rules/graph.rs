@@ -1,4 +1,4 @@
-//! The status machine as a diagram (Graphviz DOT or Mermaid), one edge per
+//! The status machine as a diagram (Graphviz DOT, Mermaid, or SVG via `svg`), one edge per
 //! transition row that moves a card, labelled with its method and guards.
 
 use super::{Outcome, RuleSet, TransitionDef};
@@ -8,6 +8,8 @@ use crate::domain::Status;
 pub enum GraphFormat {
     Dot,
     Mermaid,
+    /// Drawn by `svg::status_machine`.
+    Svg,
 }
 
 fn label(t: &TransitionDef) -> String {
@@ -25,7 +27,7 @@ fn label(t: &TransitionDef) -> String {
     l
 }
 
-fn edges(rules: &RuleSet) -> Vec<(Status, Status, String, bool)> {
+pub(super) fn edges(rules: &RuleSet) -> Vec<(Status, Status, String, bool)> {
     let mut out = Vec::new();
     for t in &rules.transitions {
         for from in Status::ALL {
@@ -45,6 +47,7 @@ fn edges(rules: &RuleSet) -> Vec<(Status, Status, String, bool)> {
 pub fn render(rules: &RuleSet, format: GraphFormat) -> String {
     let mut s = String::new();
     match format {
+        GraphFormat::Svg => return super::svg::status_machine(rules),
         GraphFormat::Dot => {
             s.push_str("digraph card_status {\n  rankdir=LR;\n  node [shape=box, style=rounded];\n");
             for st in Status::ALL {

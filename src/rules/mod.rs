@@ -10,10 +10,17 @@
 //! The *order* of the checks is the API contract's (SPEC.md §5) and lives in
 //! [`RuleSet::decide`]; *what* each check allows is data.
 
+pub mod cases;
 mod compile;
+mod ctx;
+pub mod diff;
 mod graph;
+mod lint;
+pub mod purchases;
 mod raw;
 mod shipped;
+pub mod svg;
+mod transitions;
 
 pub use compile::{RuleErrors, RuleProblem};
 pub use graph::GraphFormat;
@@ -31,7 +38,7 @@ pub const REASONS_MAX: usize = 64;
 pub const TRANSITIONS_MAX: usize = 1024;
 
 /// The names of the rule files, in the order they are read.
-pub const RULE_FILES: [&str; 10] = [
+pub const RULE_FILES: [&str; 11] = [
     "statuses.toml",
     "roles.toml",
     "block_reasons.toml",
@@ -42,10 +49,15 @@ pub const RULE_FILES: [&str; 10] = [
     "names.toml",
     "transitions.toml",
     "messages.toml",
+    "purchases.toml",
 ];
 
+/// A file a rule directory may hold beside the rule files: the retailer's
+/// expectations for `cashdesk rules test`.
+pub const TESTS_FILE: &str = "tests.toml";
+
 /// A method of the API, as far as the rules care.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Method {
     Balance,
     Issue,
@@ -55,14 +67,35 @@ pub enum Method {
     UnBlock,
     /// The /api/admin endpoints.
     Admin,
+    /// The purchase methods (SPEC §8.4).
+    Calculate,
+    Confirm,
+    Cancel,
+    Return,
+    Receipt,
 }
 
 impl Method {
-    pub const ALL: [Method; 7] =
-        [Method::Balance, Method::Issue, Method::BindTo, Method::Active, Method::Block, Method::UnBlock, Method::Admin];
+    pub const ALL: [Method; 12] = [
+        Method::Balance,
+        Method::Issue,
+        Method::BindTo,
+        Method::Active,
+        Method::Block,
+        Method::UnBlock,
+        Method::Admin,
+        Method::Calculate,
+        Method::Confirm,
+        Method::Cancel,
+        Method::Return,
+        Method::Receipt,
+    ];
     /// The methods that move a card between statuses and so have transitions.
     pub const WITH_TRANSITIONS: [Method; 5] =
         [Method::Issue, Method::BindTo, Method::Active, Method::Block, Method::UnBlock];
+    /// The purchase methods; purchases.toml decides what they compute.
+    pub const PURCHASES: [Method; 5] =
+        [Method::Calculate, Method::Confirm, Method::Cancel, Method::Return, Method::Receipt];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -73,6 +106,11 @@ impl Method {
             Method::Block => "Block",
             Method::UnBlock => "UnBlock",
             Method::Admin => "Admin",
+            Method::Calculate => "Calculate",
+            Method::Confirm => "Confirm",
+            Method::Cancel => "Cancel",
+            Method::Return => "Return",
+            Method::Receipt => "Receipt",
         }
     }
 
@@ -84,8 +122,8 @@ impl Method {
         Method::WITH_TRANSITIONS.iter().position(|m| *m == self)
     }
 
-    fn bit(self) -> u8 {
-        1 << (self as u8)
+    fn bit(self) -> u16 {
+        1 << (self as u16)
     }
 }
 
@@ -201,7 +239,11 @@ impl Zone {
 pub(crate) struct RoleDef {
     pub name: String,
     pub title: String,
-    pub methods: u8,
+    /// "a", "an" or "" before the title in a sentence.
+    pub article: String,
+    /// Bitmask over [`Method`].
+    pub methods: u16,
+    pub rule: RuleId,
 }
 
 #[derive(Debug, Clone)]
@@ -247,6 +289,10 @@ pub(crate) struct Messages {
     pub lift_role: String,
     pub unblock_reason_role: String,
     pub pairing: String,
+    pub purchase_status: String,
+    pub redeem_status: String,
+    pub redeem_limit: String,
+    pub not_enough_bonuses: String,
 }
 
 /// A checked rule set. Built only by loading; immutable afterwards.
@@ -277,6 +323,7 @@ pub struct RuleSet {
     pub(crate) block_masks: Vec<u64>,
     pub(crate) sources: Vec<RuleSource>,
     pub(crate) messages: Messages,
+    pub(crate) purchases: purchases::PurchaseRules,
 }
 
 #[inline]
@@ -318,7 +365,8 @@ impl RuleSet {
     /// roles, unblock-reason roles, pairing.
     pub fn decide(&self, f: &Facts) -> Decision {
         let Some(t) = f.method.transition_index() else {
-            // Balance and Admin do not move a card; access is `may_call`.
+            // Balance, Admin and the purchase methods do not move a card;
+            // access is `may_call`, purchases are `purchases::compute`.
             return Decision { outcome: Outcome::Stay, check: Check::Transition, rule: RuleId(0) };
         };
         let by_row = self.decisions[t][cell(f.status, f.bound, f.registered)];
@@ -381,7 +429,7 @@ impl RuleSet {
     /// words a store employee understands. Empty for a decision that allows.
     pub fn explain(&self, f: &Facts, d: &Decision, number: &str) -> String {
         let Outcome::Refuse(_) = d.outcome else { return String::new() };
-        let role = self.role_title(f.role);
+        let role = self.role_in_sentence(f.role);
         let block_reason = f.block.and_then(|b| b.reason);
         let (reason, block_reason_name) = match f.method {
             // `get`: explaining must not panic on facts a caller put together
@@ -394,7 +442,7 @@ impl RuleSet {
                 block_reason.and_then(|r| self.block_reasons.get(r.0 as usize)).map(|r| r.name.as_str()),
             ),
         };
-        let blocker = f.block.and_then(|b| b.blocker).map(|r| self.role_title(r)).unwrap_or("");
+        let blocker = f.block.and_then(|b| b.blocker).map(|r| self.role_in_sentence(r)).unwrap_or_default();
         let template = match d.check {
             Check::Transition => {
                 let row = self.transitions.iter().find(|t| t.rule == d.rule);
@@ -409,22 +457,19 @@ impl RuleSet {
             Check::UnblockReasonRole => &self.messages.unblock_reason_role,
             Check::Pairing => &self.messages.pairing,
         };
-        let reserved: Vec<&str> = self
-            .roles
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| has(self.reserved, *i as u8))
-            .map(|(_, r)| r.title.as_str())
+        let reserved: Vec<String> = (0..self.roles.len())
+            .filter(|i| has(self.reserved, *i as u8))
+            .map(|i| self.role_in_sentence(RoleId(i as u8)))
             .collect();
         let mut out = template.to_string();
         for (k, v) in [
             ("{number}", number),
             ("{status}", self.status_name(f.status)),
             ("{method}", f.method.name()),
-            ("{role}", role),
+            ("{role}", &role),
             ("{reason}", reason.unwrap_or("?")),
-            ("{block_reason}", block_reason_name.unwrap_or("?")),
-            ("{blocker}", blocker),
+            ("{block_reason}", block_reason_name.unwrap_or("a reason no longer in the rules")),
+            ("{blocker}", &blocker),
             ("{reserved}", &reserved.join(" or ")),
         ] {
             if out.contains(k) {
@@ -454,6 +499,16 @@ impl RuleSet {
         &self.roles[r.0 as usize].title
     }
 
+    /// The title with its article, as messages name a role: "an administrator".
+    pub fn role_in_sentence(&self, r: RoleId) -> String {
+        let role = &self.roles[r.0 as usize];
+        if role.article.is_empty() {
+            role.title.clone()
+        } else {
+            format!("{} {}", role.article, role.title)
+        }
+    }
+
     pub fn role_names(&self) -> impl Iterator<Item = &str> {
         self.roles.iter().map(|r| r.name.as_str())
     }
@@ -461,6 +516,11 @@ impl RuleSet {
     /// May this role call this method at all? (Else 403 AccessDenied.)
     pub fn may_call(&self, role: RoleId, method: Method) -> bool {
         self.roles[role.0 as usize].methods & method.bit() != 0
+    }
+
+    /// The roles.toml row of a role (its `methods` decide `may_call`).
+    pub fn role_rule(&self, role: RoleId) -> RuleId {
+        self.roles[role.0 as usize].rule
     }
 
     pub fn block_reason(&self, code: &str) -> Option<ReasonId> {
@@ -536,6 +596,11 @@ impl RuleSet {
 
     pub fn bonus_type_name(&self, t: BonusType) -> &str {
         &self.bonus_type_names[t.index()]
+    }
+
+    /// The checked settings of purchases.toml.
+    pub fn purchases(&self) -> &purchases::PurchaseRules {
+        &self.purchases
     }
 
     /// How many transition rows the set has.

@@ -35,6 +35,8 @@ pub struct RawRole {
     #[serde(default)]
     pub title: Option<String>,
     #[serde(default)]
+    pub article: Option<S>,
+    #[serde(default)]
     pub methods: Vec<S>,
 }
 
@@ -189,4 +191,37 @@ pub struct MessagesFile {
     pub lift_role: S,
     pub unblock_reason_role: S,
     pub pairing: S,
+    pub purchase_status: S,
+    pub redeem_status: S,
+    pub redeem_limit: S,
+    pub not_enough_bonuses: S,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PurchasesFile {
+    pub accrual: RawAccrual,
+    pub redemption: RawRedemption,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccrual {
+    pub statuses: Spanned<Vec<S>>,
+    pub bonus_type: S,
+    pub activation_delay_days: Spanned<i64>,
+    pub lifetime_days: Spanned<i64>,
+    #[serde(default)]
+    pub excluded_categories: Vec<S>,
+    /// Card type code → percent (an integer or a decimal number).
+    #[serde(default)]
+    pub percent: Option<Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRedemption {
+    pub statuses: Spanned<Vec<S>>,
+    pub bonus_type: S,
+    pub max_share_percent: Spanned<toml::Value>,
 }

@@ -14,6 +14,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("names.toml", include_str!("../../rules/names.toml")),
     ("transitions.toml", include_str!("../../rules/transitions.toml")),
     ("messages.toml", include_str!("../../rules/messages.toml")),
+    ("purchases.toml", include_str!("../../rules/purchases.toml")),
 ];
 
 pub fn rule_set() -> RuleSet {
