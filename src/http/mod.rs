@@ -9,6 +9,7 @@
 //!
 //! The only module that knows HTTP status codes and wire field names.
 
+mod purchase;
 mod routes;
 pub mod wire;
 
@@ -286,8 +287,16 @@ where
 /// Runs a state-changing service call (it waits for fsync) off the async
 /// threads and answers with the plain envelope.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, Failure> + Send + 'static) -> Resp {
+    blocking_with(f, |_| ok_envelope()).await
+}
+
+/// As [`blocking`], answering a success with the body `ok` builds.
+async fn blocking_with<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Failure> + Send + 'static,
+    ok: impl FnOnce(&T) -> Resp,
+) -> Resp {
     match tokio::task::spawn_blocking(f).await {
-        Ok(Ok(_)) => ok_envelope(),
+        Ok(Ok(v)) => ok(&v),
         Ok(Err(f)) => failure_response(&f),
         Err(_) => envelope(StatusCode::INTERNAL_SERVER_ERROR, ErrorKey::InternalError, "internal error"),
     }
@@ -381,6 +390,33 @@ async fn dispatch(
         }
         Route::History(number) => match svc.history(&caller, number) {
             Ok(h) => respond(StatusCode::OK, wire::history_json(&h)),
+            Err(f) => failure_response(&f),
+        },
+        Route::Calculate => {
+            let input = purchase::sale_input(fields)?;
+            // A Calculate reads and computes; no durable write to wait for.
+            match svc.calculate(&caller, &input, svc.today()) {
+                Ok(a) => respond(StatusCode::OK, purchase::calculate_json(&a)),
+                Err(f) => failure_response(&f),
+            }
+        }
+        Route::Confirm => {
+            let input = purchase::sale_input(fields)?;
+            let json = |a: &_| respond(StatusCode::OK, purchase::confirm_json(a));
+            blocking_with(move || svc.confirm(&caller, &input, svc.today()), json).await
+        }
+        Route::Cancel => {
+            let id = fields.string("ReceiptId")?;
+            let json = |a: &_| respond(StatusCode::OK, purchase::cancel_json(a));
+            blocking_with(move || svc.cancel(&caller, id.as_deref(), svc.today()), json).await
+        }
+        Route::Return => {
+            let input = purchase::return_input(fields)?;
+            let json = |a: &_| respond(StatusCode::OK, purchase::return_json(a));
+            blocking_with(move || svc.return_goods(&caller, &input, svc.today()), json).await
+        }
+        Route::Receipt(id) => match svc.receipt(&caller, id) {
+            Ok(r) => respond(StatusCode::OK, purchase::receipt_json(&r)),
             Err(f) => failure_response(&f),
         },
     };

@@ -32,6 +32,16 @@ pub enum Route {
     AddBonus(String),
     /// GET /api/admin/cards/{number}/history
     History(String),
+    /// POST /api/purchase/Calculate
+    Calculate,
+    /// POST /api/purchase/Confirm
+    Confirm,
+    /// POST /api/purchase/Cancel
+    Cancel,
+    /// POST /api/purchase/Return
+    Return,
+    /// GET /api/purchase/Receipt/{ReceiptId}
+    Receipt(String),
 }
 
 impl Route {
@@ -48,6 +58,11 @@ impl Route {
             Route::Block => RuleMethod::Block,
             Route::UnBlock => RuleMethod::UnBlock,
             Route::PutContact(_) | Route::PutCard(_) | Route::AddBonus(_) | Route::History(_) => RuleMethod::Admin,
+            Route::Calculate => RuleMethod::Calculate,
+            Route::Confirm => RuleMethod::Confirm,
+            Route::Cancel => RuleMethod::Cancel,
+            Route::Return => RuleMethod::Return,
+            Route::Receipt(_) => RuleMethod::Receipt,
         }
     }
 
@@ -61,6 +76,10 @@ impl Route {
                 | Route::PutContact(_)
                 | Route::PutCard(_)
                 | Route::AddBonus(_)
+                | Route::Calculate
+                | Route::Confirm
+                | Route::Cancel
+                | Route::Return
         )
     }
 }
@@ -98,6 +117,11 @@ pub fn match_route(method: &str, raw_path: &str) -> Result<Route, NoRoute> {
         ["api", "admin", "cards", _] => (Route::PutCard(value(3)?), "PUT"),
         ["api", "admin", "cards", _, "bonuses"] => (Route::AddBonus(value(3)?), "POST"),
         ["api", "admin", "cards", _, "history"] => (Route::History(value(3)?), "GET"),
+        ["api", "purchase", "calculate"] => (Route::Calculate, "POST"),
+        ["api", "purchase", "confirm"] => (Route::Confirm, "POST"),
+        ["api", "purchase", "cancel"] => (Route::Cancel, "POST"),
+        ["api", "purchase", "return"] => (Route::Return, "POST"),
+        ["api", "purchase", "receipt", _] => (Route::Receipt(value(3)?), "GET"),
         _ => return Err(NoRoute::NotFound),
     };
     if method.eq_ignore_ascii_case(allowed) {

@@ -120,6 +120,16 @@ impl Fields {
         }
     }
 
+    /// An array of JSON objects (a receipt's `Lines`); absent or `null` →
+    /// None.
+    pub fn objects(&self, name: &str) -> Result<Option<Vec<Fields>>, Malformed> {
+        let Some(text) = self.present(name) else { return Ok(None) };
+        match serde_json::from_str::<Vec<Fields>>(text) {
+            Ok(v) => Ok(Some(v)),
+            Err(_) => Err(Malformed(format!("field `{name}` must be an array of objects"))),
+        }
+    }
+
     /// An object of string values (`Fields` of a contact); `null` → None.
     pub fn string_map(&self, name: &str) -> Result<Option<std::collections::BTreeMap<String, String>>, Malformed> {
         let Some(raw) = self.raw(name) else { return Ok(None) };

@@ -13,7 +13,8 @@
 //! - [`lifecycle`]: Issue, Active, BindTo, Block, UnBlock;
 //! - [`admin`]: contacts, cards, bonus lots, history;
 //! - [`bulk`]: the admin writes in bulk, for imports;
-//! - [`balance`]: a card's balance as of a day.
+//! - [`balance`]: a card's balance as of a day;
+//! - [`purchase`]: sales at the till, their cancellation and returns (SPEC §8).
 
 mod admin;
 mod balance;
@@ -21,12 +22,14 @@ mod bulk;
 mod lifecycle;
 mod lookup;
 mod parse;
+mod purchase;
 
 pub use admin::{BonusInput, ContactInput};
 pub use balance::{Balance, BonusLine};
 pub use bulk::{BadRows, BonusRow, CardRow, ContactRow};
 pub use lookup::Lookup;
 pub use parse::{parse_card_type, parse_category, parse_code, parse_lot, parse_mobile, parse_number};
+pub use purchase::{LineFigures, LineInput, LineReversal, ReturnInput, ReversalAnswer, SaleAnswer, SaleInput};
 
 use crate::domain::Status;
 use crate::rules::{Method, RoleId, RuleHandle, RuleSet};

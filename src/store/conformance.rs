@@ -236,11 +236,7 @@ pub fn receipt(id: &str, card: &str) -> ReceiptRecord {
             reversed: a("0"),
             restored: a("0"),
         }],
-        portions: vec![RedeemedPortion {
-            amount: a("250"),
-            expire: NaiveDate::from_ymd_opt(2026, 6, 30),
-            given_back: a("0"),
-        }],
+        portions: vec![RedeemedPortion { amount: a("250"), expire: NaiveDate::from_ymd_opt(2026, 6, 30) }],
         reversed: a("0"),
         restored: a("0"),
         unrecovered: a("0"),

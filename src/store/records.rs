@@ -206,13 +206,13 @@ pub struct ReceiptLine {
     pub restored: Amount,
 }
 
-/// A part of a lot that Confirm redeemed, and how much of it was given back.
+/// A part of a lot that Confirm redeemed (what was given back of the
+/// portions is the receipt's `restored`, from the last portion backwards).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RedeemedPortion {
     pub amount: Amount,
     /// The ExpireDate of the lot it was taken from.
     pub expire: Option<NaiveDate>,
-    pub given_back: Amount,
 }
 
 /// What one reversal (a Return or the Cancel) did, as its answer says.
