@@ -13,7 +13,9 @@
 
 use cashdesk_card::domain::Status;
 use cashdesk_card::rules::{RuleHandle, RuleSet};
-use cashdesk_card::service::{BonusInput, Caller, CardService, ContactInput, Lookup};
+use cashdesk_card::service::{
+    BonusInput, Caller, CardService, ContactInput, LineInput, Lookup, ReturnInput, SaleInput,
+};
 use cashdesk_card::store::{CardRecord, ContactRecord, Lot, MemStore, RunTwice, SledStore, Store};
 use cashdesk_card::ErrorKey;
 use chrono::NaiveDate;
@@ -24,6 +26,9 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+
+#[path = "model/purchase.rs"]
+mod purchase;
 
 // ------------------------------------------------------------------ the pools
 
@@ -203,6 +208,8 @@ struct MLot {
     active_from: NaiveDate,
     expire: Option<NaiveDate>,
     frozen: bool,
+    /// The receipt that accrued it (§8.3).
+    receipt: Option<&'static str>,
 }
 
 #[derive(Debug, Clone)]
@@ -222,6 +229,12 @@ impl MCard {
 
     fn cents(&self) -> i64 {
         self.lots.iter().map(|l| l.cents).sum()
+    }
+}
+
+impl Model {
+    fn total_cents(&self) -> i64 {
+        self.cards.values().map(MCard::cents).sum()
     }
 }
 
@@ -248,6 +261,7 @@ type M = Result<Effect, ErrorKey>;
 struct Model {
     cards: BTreeMap<&'static str, MCard>,
     contacts: BTreeMap<&'static str, MContact>,
+    receipts: BTreeMap<&'static str, purchase::MReceipt>,
 }
 
 impl Model {
@@ -327,6 +341,11 @@ impl Model {
             Op::Block { role, number, mobile, reason } => self.block(false, role, number, mobile, reason),
             Op::UnBlock { role, number, mobile, reason } => self.block(true, role, number, mobile, reason),
             Op::Balance { by, .. } => self.balance(by),
+            Op::Confirm { role, receipt, number, mobile, sale, redeem } => {
+                self.confirm(role, receipt, number, mobile, sale, redeem, today)
+            }
+            Op::Cancel { role, receipt } => self.cancel(role, receipt, today),
+            Op::Return { role, receipt, return_id, ret } => self.return_goods(role, receipt, return_id, ret, today),
         }
     }
 
@@ -418,7 +437,7 @@ impl Model {
         };
         let active_from = date(active_from)?.unwrap_or(today);
         let expire = date(expire)?;
-        let lot = MLot { cents, type_code, active_from, expire, frozen };
+        let lot = MLot { cents, type_code, active_from, expire, frozen, receipt: None };
         self.cards.get_mut(n).expect("checked").lots.push(lot);
         Ok(Effect { card: Some(n), changed: true, moved: false })
     }
@@ -680,6 +699,26 @@ enum Op {
         role: &'static str,
         by: By,
     },
+    Confirm {
+        role: &'static str,
+        receipt: &'static str,
+        number: Option<&'static str>,
+        mobile: Option<&'static str>,
+        /// Index into `purchase::SALES`.
+        sale: usize,
+        redeem: &'static str,
+    },
+    Cancel {
+        role: &'static str,
+        receipt: &'static str,
+    },
+    Return {
+        role: &'static str,
+        receipt: &'static str,
+        return_id: &'static str,
+        /// Index into `purchase::RETURNS`.
+        ret: usize,
+    },
 }
 
 impl Op {
@@ -693,7 +732,10 @@ impl Op {
             | Op::Active { role, .. }
             | Op::Block { role, .. }
             | Op::UnBlock { role, .. }
-            | Op::Balance { role, .. } => role,
+            | Op::Balance { role, .. }
+            | Op::Confirm { role, .. }
+            | Op::Cancel { role, .. }
+            | Op::Return { role, .. } => role,
         }
     }
 
@@ -708,6 +750,9 @@ impl Op {
             Op::Block { .. } => "block",
             Op::UnBlock { .. } => "unblock",
             Op::Balance { .. } => "balance",
+            Op::Confirm { .. } => "confirm",
+            Op::Cancel { .. } => "cancel",
+            Op::Return { .. } => "return",
         }
     }
 }
@@ -867,6 +912,7 @@ fn step() -> impl Strategy<Value = Vec<Op>> {
         2 => balance,
         3 => onboard(),
         5 => replace,
+        8 => purchase::steps(),
     ]
 }
 
@@ -929,6 +975,36 @@ fn exec(svc: &CardService, op: &Op) -> Result<Answer, ErrorKey> {
         Op::Active { number, .. } => svc.active(&caller, number).map(done),
         Op::Block { number, mobile, reason, .. } => svc.block(&caller, number, mobile, reason).map(done),
         Op::UnBlock { number, mobile, reason, .. } => svc.unblock(&caller, number, mobile, reason).map(done),
+        Op::Confirm { receipt, number, mobile, sale, redeem, .. } => {
+            let lines = purchase::SALES[sale]
+                .iter()
+                .map(|(p, a, c)| LineInput {
+                    position: Some(p.to_string()),
+                    amount: Some(a.to_string()),
+                    category: c.map(Into::into),
+                })
+                .collect();
+            let input = SaleInput {
+                receipt_id: Some(receipt.into()),
+                number: number.map(Into::into),
+                mobile: mobile.map(Into::into),
+                lines: Some(lines),
+                redeem: Some(redeem.into()),
+            };
+            svc.confirm(&caller, &input, svc.today()).map(|a| purchase_answer(svc, &a.number, a.replayed))
+        }
+        Op::Cancel { receipt, .. } => {
+            svc.cancel(&caller, Some(receipt), svc.today()).map(|a| purchase_answer(svc, &a.number, a.replayed))
+        }
+        Op::Return { receipt, return_id, ret, .. } => {
+            let lines = purchase::RETURNS[ret]
+                .iter()
+                .map(|(p, a)| LineInput { position: Some(p.to_string()), amount: Some(a.to_string()), category: None })
+                .collect();
+            let input =
+                ReturnInput { receipt_id: Some(receipt.into()), return_id: Some(return_id.into()), lines: Some(lines) };
+            svc.return_goods(&caller, &input, svc.today()).map(|a| purchase_answer(svc, &a.number, a.replayed))
+        }
         Op::Balance { by, .. } => {
             let lookup = match by {
                 By::Number(s) => Lookup::Number(s),
@@ -951,6 +1027,13 @@ fn exec(svc: &CardService, op: &Op) -> Result<Answer, ErrorKey> {
         }
     };
     r.map_err(|f| f.key)
+}
+
+/// A purchase answer as the generic checks read it: a replay changed
+/// nothing; the status is the card's as the service now holds it.
+fn purchase_answer(svc: &CardService, number: &str, replayed: bool) -> Answer {
+    let status = svc.card(number).unwrap().map(|c| c.status);
+    Answer { changed: Some(!replayed), status, balance: None }
 }
 
 /// Everything the service holds about the pool.
@@ -1011,6 +1094,10 @@ fn lots_of(lots: &[Lot]) -> Vec<MLot> {
             active_from: l.active_from,
             expire: l.expire,
             frozen: l.frozen,
+            receipt: l.receipt.as_deref().map(|r| lookup(&purchase::RECEIPTS, r)).map(|a| match a {
+                Arg::Val(r) => r,
+                _ => "<not a pool receipt>",
+            }),
         })
         .collect();
     v.sort();
@@ -1115,7 +1202,8 @@ fn invariants(
             return Err(format!("contact {code} has more than one current card: {current:?}"));
         }
     }
-    let added = if outcome.is_ok() && matches!(op, Op::AddBonus { .. }) { added } else { 0 };
+    let adds = matches!(op, Op::AddBonus { .. } | Op::Confirm { .. } | Op::Cancel { .. } | Op::Return { .. });
+    let added = if outcome.is_ok() && adds { added } else { 0 };
     if after.total_cents() != before.total_cents() + added {
         return Err(format!(
             "the bonuses of all cards went from {} to {} hundredths on a {}",
@@ -1136,6 +1224,7 @@ fn run_case(ops: &[Op], store: Arc<dyn Store>, tally: &Tally) -> Result<(), Test
     let mut before = Snapshot::take(store.as_ref());
     for (i, op) in ops.iter().enumerate() {
         let today = svc.today();
+        let model_before = model.total_cents();
         let want = model.apply(op, today);
         let got = exec(&svc, op);
         let after = Snapshot::take(store.as_ref());
@@ -1156,8 +1245,11 @@ fn run_case(ops: &[Op], store: Arc<dyn Store>, tally: &Tally) -> Result<(), Test
         if let Err(e) = agrees(&model, &after) {
             return Err(TestCaseError::fail(format!("{ctx}: {e}")));
         }
+        // What the call adds to all cards' bonuses: a lot's amount, or for a
+        // purchase what the model's sale or reversal moved.
         let added = match op {
             Op::AddBonus { amount, .. } => lookup(&AMOUNTS, amount).unwrap_or(0),
+            Op::Confirm { .. } | Op::Cancel { .. } | Op::Return { .. } => model.total_cents() - model_before,
             _ => 0,
         };
         if let Err(e) = invariants(op, &got, added, &before, &after) {
@@ -1245,6 +1337,14 @@ fn random_call_sequences_on_the_memory_store_agree_with_the_reference_model() {
         ("unblock", "OK"),
         ("unblock", "UnBlockReasonError"),
         ("balance", "OK"),
+        ("confirm", "OK"),
+        ("confirm", "OK (no change)"),
+        ("confirm", "ReceiptIdConflict"),
+        ("confirm", "RedeemLimitExceeded"),
+        ("confirm", "StatusError"),
+        ("cancel", "OK"),
+        ("return", "OK"),
+        ("return", "ReturnExceedsPurchase"),
     ] {
         assert!(reached(&tally, op, outcome), "no {op} call answered {outcome}");
     }

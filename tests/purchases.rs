@@ -83,7 +83,11 @@ fn example_lines() -> Vec<LineInput> {
 
 /// (amount, active_from, expire, receipt) of every lot, in order.
 fn lots(svc: &CardService, number: &str) -> Vec<(String, NaiveDate, Option<NaiveDate>, Option<String>)> {
-    svc.lots(number).unwrap().into_iter().map(|l: Lot| (l.amount.to_string(), l.active_from, l.expire, l.receipt)).collect()
+    svc.lots(number)
+        .unwrap()
+        .into_iter()
+        .map(|l: Lot| (l.amount.to_string(), l.active_from, l.expire, l.receipt))
+        .collect()
 }
 
 #[test]
@@ -157,7 +161,10 @@ fn a_sale_on_a_replaced_card_is_reversed_on_the_card_its_bonuses_went_to() {
     svc.issue(&admin(), Some("7700000002")).unwrap();
     svc.bind_to(&admin(), Some("7700000002"), Some("+79165550001")).unwrap();
     let moved = lots(&svc, "7700000002");
-    assert!(moved.iter().any(|l| l.3.as_deref() == Some("R-1")), "the accrued lot keeps its receipt when it moves: {moved:?}");
+    assert!(
+        moved.iter().any(|l| l.3.as_deref() == Some("R-1")),
+        "the accrued lot keeps its receipt when it moves: {moved:?}"
+    );
     let x = svc.cancel(&desk(), Some("R-1"), today).unwrap();
     assert_eq!(x.number, "7700000002");
     assert_eq!((x.reversed, x.restored, x.unrecovered), (a("37.5"), a("250"), a("0")));
@@ -212,7 +219,9 @@ struct Case {
 enum Undo {
     Cancel,
     /// Return every line in `parts` pieces each.
-    ReturnAll { parts: u32 },
+    ReturnAll {
+        parts: u32,
+    },
     /// Return some lines, then cancel.
     ReturnThenCancel,
 }
@@ -220,8 +229,17 @@ enum Undo {
 fn case() -> impl Strategy<Value = Case> {
     let lots = prop::collection::vec((1u32..100_000, prop::option::of(0u32..400)), 0..5);
     let lines = prop::collection::vec((1u32..200_000, any::<bool>()), 1..8);
-    let undo = prop_oneof![Just(Undo::Cancel), (1u32..4).prop_map(|parts| Undo::ReturnAll { parts }), Just(Undo::ReturnThenCancel)];
-    (lots, lines, 0u32..=100, undo).prop_map(|(lots, lines, redeem_share, undo)| Case { lots, lines, redeem_share, undo })
+    let undo = prop_oneof![
+        Just(Undo::Cancel),
+        (1u32..4).prop_map(|parts| Undo::ReturnAll { parts }),
+        Just(Undo::ReturnThenCancel)
+    ];
+    (lots, lines, 0u32..=100, undo).prop_map(|(lots, lines, redeem_share, undo)| Case {
+        lots,
+        lines,
+        redeem_share,
+        undo,
+    })
 }
 
 fn cents(c: u32) -> String {
@@ -242,20 +260,28 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
         .enumerate()
         .map(|(i, (amount, tobacco))| line(i as u32 + 1, &cents(*amount), tobacco.then_some("tobacco")))
         .collect();
-    let calc = svc.calculate(&desk(), &SaleInput { receipt_id: None, ..sale("", "7700000001", lines.clone(), "0") }, today).unwrap();
+    let calc = svc
+        .calculate(&desk(), &SaleInput { receipt_id: None, ..sale("", "7700000001", lines.clone(), "0") }, today)
+        .unwrap();
     // R: a share of what may be redeemed, in whole cents.
     let max = calc.max_redeem.value();
-    let r = (max * rust_decimal::Decimal::from(case.redeem_share) / rust_decimal::Decimal::from(100)).trunc_with_scale(2);
+    let r =
+        (max * rust_decimal::Decimal::from(case.redeem_share) / rust_decimal::Decimal::from(100)).trunc_with_scale(2);
     let before = balance(&svc, "7700000001", today);
     let c = svc.confirm(&desk(), &sale("R-1", "7700000001", lines.clone(), &r.to_string()), today).unwrap();
     let paid: Amount = c.lines.iter().fold(Amount::ZERO, |s, l| s.plus(l.redeemed));
     prop_assert_eq!(paid, c.redeemed, "Σ allocation = R");
     for (l, (amount, tobacco)) in c.lines.iter().zip(&case.lines) {
         prop_assert!(l.redeemed <= a(&cents(*amount)), "no line is paid more than its amount");
-        let cap = (a(&cents(*amount)).value() - l.redeemed.value()) * rust_decimal::Decimal::from(5) / rust_decimal::Decimal::from(100);
+        let cap = (a(&cents(*amount)).value() - l.redeemed.value()) * rust_decimal::Decimal::from(5)
+            / rust_decimal::Decimal::from(100);
         prop_assert!(l.accrued.value() <= cap, "accrual within percent x paid");
         if *tobacco {
-            prop_assert_eq!((l.redeemed, l.accrued), (Amount::ZERO, Amount::ZERO), "excluded lines earn and pay nothing");
+            prop_assert_eq!(
+                (l.redeemed, l.accrued),
+                (Amount::ZERO, Amount::ZERO),
+                "excluded lines earn and pay nothing"
+            );
         }
     }
     let again = svc.confirm(&desk(), &sale("R-1", "7700000001", lines.clone(), &r.to_string()), today).unwrap();
@@ -279,7 +305,11 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                 if ret_lines.is_empty() {
                     continue;
                 }
-                let ret = ReturnInput { receipt_id: Some("R-1".into()), return_id: Some(format!("T{part}")), lines: Some(ret_lines) };
+                let ret = ReturnInput {
+                    receipt_id: Some("R-1".into()),
+                    return_id: Some(format!("T{part}")),
+                    lines: Some(ret_lines),
+                };
                 svc.return_goods(&desk(), &ret, today).unwrap();
                 if part == 0 {
                     let replay = svc.return_goods(&desk(), &ret, today).unwrap();
@@ -290,7 +320,8 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
         }
         Undo::ReturnThenCancel => {
             let first = line(1, &cents(case.lines[0].0 / 2 + 1), None);
-            let ret = ReturnInput { receipt_id: Some("R-1".into()), return_id: Some("T".into()), lines: Some(vec![first]) };
+            let ret =
+                ReturnInput { receipt_id: Some("R-1".into()), return_id: Some("T".into()), lines: Some(vec![first]) };
             svc.return_goods(&desk(), &ret, today).unwrap();
             svc.cancel(&desk(), Some("R-1"), today).unwrap();
         }
