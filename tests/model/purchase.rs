@@ -87,7 +87,10 @@ fn position(s: &str) -> Option<i64> {
 }
 
 /// §8.1 step 2: positions (valid, unique), then amounts.
-fn parse_lines(lines: &[LineSpec]) -> Result<Vec<(i64, i64, Option<&'static str>)>, ErrorKey> {
+/// A parsed line: (position, hundredths, category).
+type Parsed = (i64, i64, Option<&'static str>);
+
+fn parse_lines(lines: &[LineSpec]) -> Result<Vec<Parsed>, ErrorKey> {
     let mut seen = Vec::new();
     for (p, _, _) in lines {
         let p = position(p).ok_or(ErrorKey::InvalidPosition)?;
