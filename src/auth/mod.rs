@@ -26,10 +26,11 @@ pub use authenticator::{AuthOutcome, Authenticator, Principal};
 pub use basic::AUTHORIZATION_BYTES_MAX;
 pub use cache::{CACHE_ENTRIES_MAX, CACHE_IDLE_SECS};
 pub use password::{
-    hash_password, ARGON2_M_COST_KIB_MAX, ARGON2_OUTPUT_BYTES_MIN, ARGON2_P_COST_MAX, ARGON2_SALT_BYTES_MIN,
-    ARGON2_T_COST_MAX,
+    check_new_password, hash_password, ARGON2_M_COST_KIB_MAX, ARGON2_OUTPUT_BYTES_MIN, ARGON2_P_COST_MAX,
+    ARGON2_SALT_BYTES_MIN, ARGON2_T_COST_MAX, PASSWORD_CHARS_MIN,
 };
 pub use throttle::{FAILURES_BEFORE_THROTTLE, FAILURE_WINDOW_SECS, THROTTLE_DELAY_SECS_MAX, THROTTLE_ENTRIES_MAX};
 pub use users_file::{
-    add_or_replace_user, AuthError, Users, NAME_CHARS_MAX, ROLE_CHARS_MAX, USERS_FILE_BYTES_MAX, USERS_MAX,
+    add_or_replace_user, change_password, remove_user, AuthError, Users, NAME_CHARS_MAX, ROLE_CHARS_MAX,
+    USERS_FILE_BYTES_MAX, USERS_MAX,
 };

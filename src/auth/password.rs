@@ -1,5 +1,6 @@
-//! Argon2id password hashes: making one, checking that a PHC string from the
-//! users file is one we are willing to verify, and verifying a password.
+//! Passwords and their Argon2id hashes: what a new password must be, making
+//! a hash, checking that a PHC string from the users file is one we are
+//! willing to verify, and verifying a password against it.
 //!
 //! Argon2id is deliberately slow (tens of milliseconds per check); the
 //! parameter bounds keep a hand-edited file from making one login cost
@@ -10,6 +11,10 @@ use argon2::{Argon2, Params};
 use base64::Engine as _;
 use rand::RngCore;
 use std::sync::OnceLock;
+
+/// The shortest new password `cashdesk user add|passwd` accepts unless told
+/// otherwise.
+pub const PASSWORD_CHARS_MIN: usize = 12;
 
 /// Upper bounds on the Argon2id parameters a users file may ask for. A hash
 /// is verified on a request thread, so a hand-edited `m=4194304` would let
@@ -54,6 +59,20 @@ pub(super) fn check_hash(hash: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks a new password against the minimum length, counted in characters
+/// (not bytes: a Cyrillic password is not twice as long as a Latin one).
+/// The message says both lengths and never quotes the password.
+pub fn check_new_password(password: &str, min_chars: usize) -> Result<(), String> {
+    let chars = password.chars().count();
+    if chars == 0 {
+        return Err("the password is empty".into());
+    }
+    if chars < min_chars {
+        return Err(format!("the password is {chars} characters long; it must have at least {min_chars}"));
+    }
+    Ok(())
+}
+
 /// Hashes a password with Argon2id, default parameters and a random salt,
 /// as a PHC string for the users file.
 pub fn hash_password(password: &str) -> String {
@@ -83,4 +102,22 @@ pub(super) fn dummy_hash() -> &'static str {
         rand::rngs::OsRng.fill_bytes(&mut secret);
         hash_password(&base64::engine::general_purpose::STANDARD.encode(secret))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_passwords_shorter_than_the_minimum_are_refused_by_character_count() {
+        assert_eq!(check_new_password("", 0), Err("the password is empty".into()));
+        let message = check_new_password("short-pw", PASSWORD_CHARS_MIN).unwrap_err();
+        assert_eq!(message, "the password is 8 characters long; it must have at least 12");
+        assert!(!message.contains("short-pw"));
+        assert_eq!(check_new_password("twelve-chars", PASSWORD_CHARS_MIN), Ok(()));
+        // 11 Cyrillic characters are 22 bytes, still too short.
+        assert!(check_new_password("пароль-длин", PASSWORD_CHARS_MIN).is_err());
+        assert_eq!(check_new_password("пароль-длинн", PASSWORD_CHARS_MIN), Ok(()));
+        assert_eq!(check_new_password("x", 1), Ok(()));
+    }
 }

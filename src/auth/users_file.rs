@@ -1,5 +1,6 @@
 //! The users file (SPEC.md §4.1): reading and checking it, and rewriting it
-//! atomically when a user is added or replaced.
+//! atomically when a user is added, replaced, removed or given a new
+//! password.
 //!
 //! Messages never quote a password or a password hash.
 
@@ -36,6 +37,9 @@ pub enum AuthError {
     /// A name, role or password given to [`add_or_replace_user`] is unusable.
     #[error("{0}")]
     InvalidUser(String),
+    /// [`remove_user`] or [`change_password`] named a user the file lacks.
+    #[error("there is no user `{}` in {}", name.escape_debug(), path.display())]
+    NoSuchUser { name: String, path: PathBuf },
 }
 
 /// One user of the users file.
@@ -166,7 +170,7 @@ impl Users {
         let body = toml::to_string(&out).expect("a list of plain strings always serialises");
         format!(
             "# cashdesk users: name, role and an Argon2id hash of the password.\n\
-             # Add or replace a user with `cashdesk user add`.\n\n{body}"
+             # Manage the users with `cashdesk user add|passwd|remove|list`.\n\n{body}"
         )
     }
 }
@@ -229,34 +233,94 @@ fn check_role(role: &str) -> Result<(), String> {
 }
 
 /// Adds a user, or replaces the role and password of an existing one, in the
-/// users file at `path` (created if missing). The file is replaced
-/// atomically, so a crash leaves either the old or the new file, and on unix
-/// it is readable by its owner only.
+/// users file at `path` (created if missing, readable by its owner only).
+/// See [`edit_file`] for how the file is replaced.
 pub fn add_or_replace_user(path: &Path, name: &str, role: &str, password: &str) -> Result<(), AuthError> {
     check_name(name).map_err(AuthError::InvalidUser)?;
     check_role(role).map_err(AuthError::InvalidUser)?;
+    check_not_empty(password)?;
+    edit_file(path, Missing::Create, |users| {
+        let user = User { name: name.to_string(), role: role.to_string(), hash: Arc::from(hash_password(password)) };
+        let full = users.len() >= USERS_MAX;
+        match users.iter_mut().find(|u| u.name == name) {
+            Some(existing) => *existing = user,
+            None if full => {
+                return Err(AuthError::InvalidUser(format!("the users file already holds {USERS_MAX} users")))
+            }
+            None => users.push(user),
+        }
+        Ok(())
+    })
+}
+
+/// Removes a user from the users file; returns the role it had.
+pub fn remove_user(path: &Path, name: &str) -> Result<String, AuthError> {
+    edit_file(path, Missing::Refuse, |users| {
+        let at = users.iter().position(|u| u.name == name).ok_or_else(|| no_such_user(path, name))?;
+        Ok(users.remove(at).role)
+    })
+}
+
+/// Sets a new password for an existing user; returns the user's role, which
+/// stays as it was.
+pub fn change_password(path: &Path, name: &str, password: &str) -> Result<String, AuthError> {
+    check_not_empty(password)?;
+    edit_file(path, Missing::Refuse, |users| {
+        let user = users.iter_mut().find(|u| u.name == name).ok_or_else(|| no_such_user(path, name))?;
+        user.hash = Arc::from(hash_password(password));
+        Ok(user.role.clone())
+    })
+}
+
+fn check_not_empty(password: &str) -> Result<(), AuthError> {
     if password.is_empty() {
         return Err(AuthError::InvalidUser("password must not be empty".into()));
     }
-    let mut users = match read_limited(path) {
-        Ok(text) => Users::parse(&text, &path.display().to_string())?,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Users::default(),
-        Err(error) => return Err(AuthError::Read { path: path.to_path_buf(), error }),
+    Ok(())
+}
+
+fn no_such_user(path: &Path, name: &str) -> AuthError {
+    AuthError::NoSuchUser { name: name.to_string(), path: path.to_path_buf() }
+}
+
+/// What [`edit_file`] does when there is no users file yet.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Missing {
+    Create,
+    Refuse,
+}
+
+/// Reads and checks the users file, lets `change` edit its users, and
+/// replaces the file atomically: a crash leaves either the old or the new
+/// file, never half of one. A file that does not check, or a refused change,
+/// leaves the file as it was. The new file keeps the old one's permissions
+/// (and, on unix, its owner and group), and a symbolic link stays a link to
+/// the file it named.
+fn edit_file<T>(
+    path: &Path,
+    missing: Missing,
+    change: impl FnOnce(&mut Vec<User>) -> Result<T, AuthError>,
+) -> Result<T, AuthError> {
+    let read_error = |error| AuthError::Read { path: path.to_path_buf(), error };
+    let target = match std::fs::canonicalize(path) {
+        Ok(real) => Some(real),
+        Err(e) if e.kind() == io::ErrorKind::NotFound && missing == Missing::Create => None,
+        Err(error) => return Err(read_error(error)),
     };
-    let user = User { name: name.to_string(), role: role.to_string(), hash: Arc::from(hash_password(password)) };
-    let full = users.users.len() >= USERS_MAX;
-    match users.users.iter_mut().find(|u| u.name == name) {
-        Some(existing) => *existing = user,
-        None if full => return Err(AuthError::InvalidUser(format!("the users file already holds {USERS_MAX} users"))),
-        None => users.users.push(user),
-    }
-    write_atomically(path, users.to_toml().as_bytes())
-        .map_err(|error| AuthError::Write { path: path.to_path_buf(), error })
+    let mut users = match &target {
+        Some(real) => Users::parse(&read_limited(real).map_err(read_error)?, &path.display().to_string())?,
+        None => Users::default(),
+    };
+    let answer = change(&mut users.users)?;
+    debug_assert!(users.users.len() <= USERS_MAX);
+    write_atomically(target.as_deref().unwrap_or(path), users.to_toml().as_bytes())
+        .map_err(|error| AuthError::Write { path: path.to_path_buf(), error })?;
+    Ok(answer)
 }
 
 /// Temp file in the same directory (so the rename cannot cross file
-/// systems), fsync, rename over the target, fsync the directory so the
-/// rename itself survives a crash.
+/// systems), with the target's permissions, fsync, rename over the target,
+/// fsync the directory so the rename itself survives a crash.
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let file_name =
         path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))?;
@@ -270,8 +334,12 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
         std::process::id(),
         rand::rngs::OsRng.next_u64()
     ));
-
-    if let Err(e) = write_and_rename(&tmp, path, bytes) {
+    let existing = match std::fs::metadata(path) {
+        Ok(meta) => Some(meta),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    if let Err(e) = write_and_rename(&tmp, path, bytes, existing.as_ref()) {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
@@ -280,7 +348,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-fn write_and_rename(tmp: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
+fn write_and_rename(tmp: &Path, path: &Path, bytes: &[u8], existing: Option<&std::fs::Metadata>) -> io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -289,16 +357,38 @@ fn write_and_rename(tmp: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
         options.mode(0o600);
     }
     let mut file = options.open(tmp)?;
-    // The umask can only have removed bits, but set the mode anyway so the
-    // result does not depend on the caller's environment.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
+    keep_permissions(&file, existing)?;
     file.write_all(bytes)?;
     file.sync_all()?;
     std::fs::rename(tmp, path)
+}
+
+/// Gives the new file the old one's mode, owner and group, or mode 0600 for
+/// a new file. Set explicitly, not through the open mode, so the result does
+/// not depend on the caller's umask. If the owner cannot be kept (not root,
+/// someone else's file), the edit is refused rather than leaving a file the
+/// server may no longer be allowed to read.
+#[cfg(unix)]
+fn keep_permissions(file: &std::fs::File, existing: Option<&std::fs::Metadata>) -> io::Result<()> {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let Some(old) = existing else {
+        return file.set_permissions(std::fs::Permissions::from_mode(0o600));
+    };
+    let new = file.metadata()?;
+    if (new.uid(), new.gid()) != (old.uid(), old.gid()) {
+        std::os::unix::fs::fchown(file, Some(old.uid()), Some(old.gid())).map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot keep the file's owner {}:{} ({e})", old.uid(), old.gid()))
+        })?;
+    }
+    file.set_permissions(std::fs::Permissions::from_mode(old.mode() & 0o7777))
+}
+
+#[cfg(not(unix))]
+fn keep_permissions(file: &std::fs::File, existing: Option<&std::fs::Metadata>) -> io::Result<()> {
+    match existing {
+        Some(old) => file.set_permissions(old.permissions()),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -441,5 +531,68 @@ mod tests {
         let err = add_or_replace_user(&path, "desk2", "cashier", "pw").unwrap_err();
         assert!(err.to_string().contains("users.toml"), "{err}");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), broken);
+    }
+
+    #[test]
+    fn change_password_keeps_the_role_and_remove_drops_the_user() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.toml");
+        std::fs::write(&path, users_text(&[("desk1", "cashier"), ("boss", "director")])).unwrap();
+
+        assert_eq!(change_password(&path, "desk1", "a-new-secret").unwrap(), "cashier");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("a-new-secret"));
+        let auth = Authenticator::new(Users::load(&path).unwrap());
+        assert_eq!(auth.check(Some(&basic("desk1", "a-new-secret"))), ok("desk1", "cashier"));
+        assert_eq!(auth.check(Some(&basic("desk1", PASSWORD))), AuthOutcome::Unauthorized);
+
+        assert_eq!(remove_user(&path, "boss").unwrap(), "director");
+        let roles: Vec<_> = Users::load(&path).unwrap().roles().map(|(n, r)| (n.to_string(), r.to_string())).collect();
+        assert_eq!(roles, [("desk1".to_string(), "cashier".to_string())]);
+    }
+
+    #[test]
+    fn remove_and_passwd_refuse_an_unknown_user_or_a_missing_file_and_change_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.toml");
+        let text = entry("desk1", "cashier", FAKE_HASH);
+        std::fs::write(&path, &text).unwrap();
+        for err in
+            [remove_user(&path, "ghost").unwrap_err(), change_password(&path, "ghost", "long-enough-pw").unwrap_err()]
+        {
+            assert!(matches!(err, AuthError::NoSuchUser { .. }), "{err}");
+            assert_eq!(err.to_string(), format!("there is no user `ghost` in {}", path.display()));
+        }
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        assert!(matches!(change_password(&path, "desk1", ""), Err(AuthError::InvalidUser(_))));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+
+        let missing = dir.path().join("missing.toml");
+        let err = remove_user(&missing, "desk1").unwrap_err();
+        assert!(matches!(err, AuthError::Read { .. }) && err.to_string().contains("missing.toml"), "{err}");
+        assert!(!missing.exists(), "remove does not create a users file");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "temp files left behind");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_rewrite_keeps_the_permissions_and_a_symbolic_link() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real-users.toml");
+        std::fs::write(&real, entry("desk1", "cashier", FAKE_HASH)).unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let link = dir.path().join("users.toml");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+
+        add_or_replace_user(&link, "desk2", "cashier", "long-enough-pw").unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays a link");
+        assert_eq!(std::fs::metadata(&real).unwrap().permissions().mode() & 0o777, 0o640);
+        assert_eq!(Users::load(&real).unwrap().len(), 2);
+
+        remove_user(&link, "desk1").unwrap();
+        assert_eq!(std::fs::metadata(&real).unwrap().permissions().mode() & 0o777, 0o640);
+        assert_eq!(Users::load(&link).unwrap().len(), 1);
     }
 }
