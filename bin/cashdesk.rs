@@ -3,7 +3,8 @@
 
 use anyhow::{bail, Context};
 use cashdesk_card::rules::{BlockFacts, Facts, GraphFormat, Method, RuleSet};
-use cashdesk_card::server::{ServeConfig, Server};
+use cashdesk_card::server::{ServeConfig, Server, ServerError};
+use cashdesk_card::store::StoreError;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 use std::io::Write;
@@ -216,6 +217,25 @@ fn each_cause_once(e: &anyhow::Error) -> String {
     out
 }
 
+/// A store that another process holds is named by the data directory the
+/// user gave (not the store inside it), without sled's own words about its
+/// lock file; other store errors say what they say.
+fn store_error(e: StoreError, data: &Path) -> anyhow::Error {
+    match e {
+        StoreError::Locked { .. } => {
+            anyhow::anyhow!("another cashdesk is running on {}; stop it, or use another data directory", data.display())
+        }
+        other => other.into(),
+    }
+}
+
+fn server_error(e: ServerError, data: &Path) -> anyhow::Error {
+    match e {
+        ServerError::Store(e) => store_error(e, data),
+        other => other.into(),
+    }
+}
+
 /// Reads the config file named by `--config`/CASHDESK_CONFIG, or none.
 fn read_config(path: Option<&Path>) -> anyhow::Result<ConfigFile> {
     let Some(p) = path else { return Ok(ConfigFile::default()) };
@@ -264,7 +284,7 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
             log_requests,
             body_bytes_max,
         };
-        let server = Server::open(config)?;
+        let server = Server::open(config).map_err(|e| server_error(e, &data))?;
         let summary = cashdesk_card::demo::seed(&server.service)?;
         rt.block_on(server.run(move |addr| {
             cashdesk_card::demo::print_welcome(&mut std::io::stdout(), addr, &data, &setup, &summary);
@@ -282,7 +302,8 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         log_requests,
         body_bytes_max,
     };
-    let server = Server::open(config)?;
+    let data = config.data.clone();
+    let server = Server::open(config).map_err(|e| server_error(e, &data))?;
     rt.block_on(server.run(|addr| {
         println!("cashdesk listening on http://{addr}");
         let _ = std::io::stdout().flush();
@@ -296,9 +317,7 @@ fn import(a: ImportArgs) -> anyhow::Result<()> {
     let rules_dir =
         a.rules.or(file.rules).context("--rules is required (or CASHDESK_RULES, or `rules` in --config)")?;
     let rules = RuleSet::load_dir(&rules_dir).map_err(|e| anyhow::anyhow!("the rules do not check:\n{e}"))?;
-    // The store's error says what is wrong (another cashdesk running on it,
-    // the disk full) and names the directory.
-    let store = cashdesk_card::store::SledStore::open(&data.join("store"))?;
+    let store = cashdesk_card::store::SledStore::open(&data.join("store")).map_err(|e| store_error(e, &data))?;
     let service = cashdesk_card::service::CardService::new(
         std::sync::Arc::new(store),
         std::sync::Arc::new(cashdesk_card::rules::RuleHandle::new(rules)),
