@@ -65,7 +65,7 @@ struct ServeArgs {
     /// Log every request and response body, not only errors
     /// (--log-requests=false turns it off; the environment takes true/false, 1/0, yes/no, on/off).
     #[arg(long, env = "CASHDESK_LOG_REQUESTS", num_args = 0..=1, require_equals = true,
-          default_missing_value = "true", value_parser = clap::builder::BoolishValueParser::new())]
+          default_missing_value = "true", value_parser = parse_switch)]
     log_requests: Option<bool>,
     /// Largest request body in bytes (default 65536).
     #[arg(long, env = "CASHDESK_BODY_LIMIT")]
@@ -196,6 +196,15 @@ fn main() -> ExitCode {
             eprintln!("error: {}", each_cause_once(&e));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// A boolean setting as people and environments spell it.
+fn parse_switch(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err("expected true/false, 1/0, yes/no or on/off".into()),
     }
 }
 

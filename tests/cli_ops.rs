@@ -279,6 +279,7 @@ fn boolean_settings_take_the_usual_spellings_and_the_environment_beats_the_confi
     let said = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{said}");
     assert!(said.contains("invalid value 'maybe' for '--log-requests"), "{said}");
+    assert!(said.contains("expected true/false, 1/0, yes/no or on/off"), "{said}");
 }
 
 fn import_contacts(args: &[&OsStr], env: &[(&str, &Path)], csv: &Path) -> Output {
