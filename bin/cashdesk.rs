@@ -84,7 +84,7 @@ struct ConfigFile {
     data: Option<PathBuf>,
     rules: Option<PathBuf>,
     users: Option<PathBuf>,
-    listen: Option<String>,
+    listen: Option<toml::Value>,
     log_requests: Option<bool>,
     body_limit: Option<usize>,
 }
@@ -265,7 +265,7 @@ fn write_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> an
 fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let file = read_config(a.config.as_deref())?;
     let file_listen = match &file.listen {
-        Some(text) => Some(listen::parse_listen(text).map_err(|e| anyhow::anyhow!("config file: listen: {e}"))?),
+        Some(value) => Some(listen::from_config(value).map_err(|e| anyhow::anyhow!("config file: listen: {e}"))?),
         None => None,
     };
     let listen = a.listen.or(file_listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
@@ -284,7 +284,8 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         if data.join("store").exists() {
             bail!("{} already holds a store; --demo needs a fresh directory", data.display());
         }
-        let setup = cashdesk_card::demo::prepare(&data, a.rules.or(file.rules).as_deref())?;
+        let setup = cashdesk_card::demo::prepare(&data, a.rules.or(file.rules).as_deref())
+            .with_context(|| format!("cannot lay out the demo in {}", data.display()))?;
         let config = ServeConfig {
             data: data.clone(),
             rules: setup.rules_dir.clone(),

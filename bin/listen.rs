@@ -7,6 +7,18 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 
 const FORMS: &str = "use ADDRESS:PORT (127.0.0.1:8080, [::1]:8080, 0.0.0.0:8080), HOST:PORT (localhost:8080) or PORT";
 
+/// `listen` in the config file: a string in any form [`parse_listen`]
+/// takes, or a bare port written as a TOML integer (`listen = 8083`).
+pub fn from_config(value: &toml::Value) -> Result<SocketAddr, String> {
+    match value {
+        toml::Value::String(text) => parse_listen(text),
+        toml::Value::Integer(port) => u16::try_from(*port)
+            .map(|port| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port))
+            .map_err(|_| format!("port {port} is not in 0..=65535")),
+        other => Err(format!("expected a string or a port number, not a {}", other.type_str())),
+    }
+}
+
 /// Parses a listen address; the error says what was wrong and what forms
 /// are accepted.
 pub fn parse_listen(text: &str) -> Result<SocketAddr, String> {
@@ -57,5 +69,15 @@ mod tests {
         }
         let message = parse_listen("no-such-host.invalid:8083").unwrap_err();
         assert!(message.starts_with("cannot resolve `no-such-host.invalid`"), "{message}");
+    }
+
+    #[test]
+    fn the_config_file_takes_a_string_or_a_port_number() {
+        let resolve = |text: &str| from_config(&text.parse::<toml::Table>().unwrap()["listen"]);
+        assert_eq!(resolve("listen = 8083"), Ok("127.0.0.1:8083".parse().unwrap()));
+        assert_eq!(resolve("listen = \"0.0.0.0:8083\""), Ok("0.0.0.0:8083".parse().unwrap()));
+        assert_eq!(resolve("listen = \"8083\""), Ok("127.0.0.1:8083".parse().unwrap()));
+        assert_eq!(resolve("listen = 70000"), Err("port 70000 is not in 0..=65535".into()));
+        assert_eq!(resolve("listen = true"), Err("expected a string or a port number, not a boolean".into()));
     }
 }
