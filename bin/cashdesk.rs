@@ -5,13 +5,17 @@ use anyhow::{bail, Context};
 mod rules_cli;
 
 use cashdesk_card::rules::RuleSet;
-use cashdesk_card::server::{ServeConfig, Server};
+use cashdesk_card::server::{ServeConfig, Server, ServerError};
+use cashdesk_card::store::StoreError;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+mod listen;
+mod user;
 
 /// jemalloc, not the system allocator: a durable state change allocates and
 /// frees sled's node copies on one thread and its epoch collector frees them
@@ -35,7 +39,7 @@ enum Command {
     Serve(ServeArgs),
     /// Manage the users file.
     #[command(subcommand)]
-    User(UserCommand),
+    User(user::UserCommand),
     /// Bulk-load contacts, cards or bonus lots from CSV.
     Import(ImportArgs),
     /// Read the server's integration log.
@@ -56,12 +60,15 @@ struct ServeArgs {
     /// Users file (TOML with Argon2id hashes).
     #[arg(long, env = "CASHDESK_USERS")]
     users: Option<PathBuf>,
-    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
-    #[arg(long, env = "CASHDESK_LISTEN")]
+    /// Address to listen on: 127.0.0.1:8080, a bare port (8080 = 127.0.0.1:8080),
+    /// or HOST:PORT (resolved at start-up); port 0 picks a free port.
+    #[arg(long, env = "CASHDESK_LISTEN", value_parser = listen::parse_listen)]
     listen: Option<SocketAddr>,
-    /// Log every request and response body, not only errors.
-    #[arg(long, env = "CASHDESK_LOG_REQUESTS")]
-    log_requests: bool,
+    /// Log every request and response body, not only errors
+    /// (--log-requests=false turns it off; the environment takes true/false, 1/0, yes/no, on/off).
+    #[arg(long, env = "CASHDESK_LOG_REQUESTS", num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", value_parser = parse_switch)]
+    log_requests: Option<bool>,
     /// Largest request body in bytes (default 65536).
     #[arg(long, env = "CASHDESK_BODY_LIMIT")]
     body_limit: Option<usize>,
@@ -79,25 +86,9 @@ struct ConfigFile {
     data: Option<PathBuf>,
     rules: Option<PathBuf>,
     users: Option<PathBuf>,
-    listen: Option<SocketAddr>,
+    listen: Option<toml::Value>,
     log_requests: Option<bool>,
     body_limit: Option<usize>,
-}
-
-#[derive(Subcommand)]
-enum UserCommand {
-    /// Add or replace a user; the password is read from standard input (one line).
-    Add {
-        #[arg(long)]
-        users: PathBuf,
-        #[arg(long)]
-        name: String,
-        #[arg(long)]
-        role: String,
-        /// Rule directory whose roles the role must be one of (default: the shipped roles).
-        #[arg(long)]
-        rules: Option<PathBuf>,
-    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -109,10 +100,15 @@ enum ImportWhat {
 
 #[derive(Args)]
 struct ImportArgs {
-    #[arg(long)]
-    data: PathBuf,
-    #[arg(long)]
-    rules: PathBuf,
+    /// Data directory (as for serve: flag, CASHDESK_DATA, config file).
+    #[arg(long, env = "CASHDESK_DATA")]
+    data: Option<PathBuf>,
+    /// Rule directory (flag, CASHDESK_RULES, config file).
+    #[arg(long, env = "CASHDESK_RULES")]
+    rules: Option<PathBuf>,
+    /// Config file (its `data` and `rules` keys are used).
+    #[arg(long, env = "CASHDESK_CONFIG")]
+    config: Option<PathBuf>,
     what: ImportWhat,
     file: PathBuf,
     /// No progress bar.
@@ -122,8 +118,12 @@ struct ImportArgs {
 
 #[derive(Args)]
 struct LogArgs {
-    #[arg(long)]
-    data: PathBuf,
+    /// Data directory (as for serve: flag, CASHDESK_DATA, config file).
+    #[arg(long, env = "CASHDESK_DATA")]
+    data: Option<PathBuf>,
+    /// Config file (its `data` key is used).
+    #[arg(long, env = "CASHDESK_CONFIG")]
+    config: Option<PathBuf>,
     /// Only integration errors.
     #[arg(long)]
     errors: bool,
@@ -142,9 +142,7 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Serve(a) => serve(a),
-        Command::User(UserCommand::Add { users, name, role, rules }) => {
-            user_add(&users, &name, &role, rules.as_deref())
-        }
+        Command::User(c) => user::run(c),
         Command::Import(a) => import(a),
         Command::Log(a) => log(a),
         Command::Rules(c) => return rules_cli::run(c),
@@ -152,23 +150,84 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", each_cause_once(&e));
             ExitCode::FAILURE
         }
     }
 }
 
-fn serve(a: ServeArgs) -> anyhow::Result<()> {
-    let file: ConfigFile = match &a.config {
-        Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
-            toml::from_str(&text).with_context(|| format!("{} is not a valid config file", p.display()))?
+/// A boolean setting as people and environments spell it.
+fn parse_switch(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err("expected true/false, 1/0, yes/no or on/off".into()),
+    }
+}
+
+/// The message and its causes, `: `-separated like `{:#}`, leaving out a
+/// cause whose text the line already holds (an error that quotes its source
+/// in its own message as well as returning it as `source()`).
+fn each_cause_once(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
         }
-        None => ConfigFile::default(),
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+/// A store that another process holds is named by the data directory the
+/// user gave (not the store inside it), without sled's own words about its
+/// lock file; other store errors say what they say.
+fn store_error(e: StoreError, data: &Path) -> anyhow::Error {
+    match e {
+        StoreError::Locked { .. } => {
+            anyhow::anyhow!("another cashdesk is running on {}; stop it, or use another data directory", data.display())
+        }
+        other => other.into(),
+    }
+}
+
+fn server_error(e: ServerError, data: &Path) -> anyhow::Error {
+    match e {
+        ServerError::Store(e) => store_error(e, data),
+        other => other.into(),
+    }
+}
+
+/// Reads the config file named by `--config`/CASHDESK_CONFIG, or none.
+fn read_config(path: Option<&Path>) -> anyhow::Result<ConfigFile> {
+    let Some(p) = path else { return Ok(ConfigFile::default()) };
+    let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+    toml::from_str(&text).with_context(|| format!("{} is not a valid config file", p.display()))
+}
+
+/// Writes to standard output; a reader that went away (`| head`) ends the
+/// output quietly instead of failing.
+fn write_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match write(&mut out).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
+}
+
+fn serve(a: ServeArgs) -> anyhow::Result<()> {
+    let file = read_config(a.config.as_deref())?;
+    let file_listen = match &file.listen {
+        Some(value) => Some(listen::from_config(value).map_err(|e| anyhow::anyhow!("config file: listen: {e}"))?),
+        None => None,
     };
-    let listen = a.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+    let listen = a.listen.or(file_listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
     let body_bytes_max = a.body_limit.or(file.body_limit).unwrap_or(cashdesk_card::http::BODY_BYTES_MAX);
-    let log_requests = a.log_requests || file.log_requests.unwrap_or(false);
+    let log_requests = a.log_requests.or(file.log_requests).unwrap_or(false);
     let rt = tokio::runtime::Runtime::new()?;
     if a.demo {
         let data = match a.data.or(file.data) {
@@ -182,7 +241,8 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         if data.join("store").exists() {
             bail!("{} already holds a store; --demo needs a fresh directory", data.display());
         }
-        let setup = cashdesk_card::demo::prepare(&data, a.rules.or(file.rules).as_deref())?;
+        let setup = cashdesk_card::demo::prepare(&data, a.rules.or(file.rules).as_deref())
+            .with_context(|| format!("cannot lay out the demo in {}", data.display()))?;
         let config = ServeConfig {
             data: data.clone(),
             rules: setup.rules_dir.clone(),
@@ -191,7 +251,7 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
             log_requests,
             body_bytes_max,
         };
-        let server = Server::open(config)?;
+        let server = Server::open(config).map_err(|e| server_error(e, &data))?;
         let summary = cashdesk_card::demo::seed(&server.service)?;
         rt.block_on(server.run(move |addr| {
             cashdesk_card::demo::print_welcome(&mut std::io::stdout(), addr, &data, &setup, &summary);
@@ -209,7 +269,8 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         log_requests,
         body_bytes_max,
     };
-    let server = Server::open(config)?;
+    let data = config.data.clone();
+    let server = Server::open(config).map_err(|e| server_error(e, &data))?;
     rt.block_on(server.run(|addr| {
         println!("cashdesk listening on http://{addr}");
         let _ = std::io::stdout().flush();
@@ -217,30 +278,13 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn user_add(users: &Path, name: &str, role: &str, rules: Option<&Path>) -> anyhow::Result<()> {
-    let set = match rules {
-        Some(dir) => RuleSet::load_dir(dir).map_err(|e| anyhow::anyhow!("the rules do not check:\n{e}"))?,
-        None => RuleSet::shipped(),
-    };
-    if set.role(role).is_none() {
-        let known: Vec<&str> = set.role_names().collect();
-        bail!("unknown role `{role}`; the roles are {} (use --rules DIR for a custom set)", known.join(", "));
-    }
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
-    let password = line.trim_end_matches(['\n', '\r']);
-    if password.is_empty() {
-        bail!("the password (read from standard input) is empty");
-    }
-    cashdesk_card::auth::add_or_replace_user(users, name, role, password)?;
-    eprintln!("user `{name}` ({role}) saved in {}", users.display());
-    Ok(())
-}
-
 fn import(a: ImportArgs) -> anyhow::Result<()> {
-    let rules = RuleSet::load_dir(&a.rules).map_err(|e| anyhow::anyhow!("the rules do not check:\n{e}"))?;
-    let store = cashdesk_card::store::SledStore::open(&a.data.join("store"))
-        .context("cannot open the store (is the server running on it?)")?;
+    let file = read_config(a.config.as_deref())?;
+    let data = a.data.or(file.data).context("--data is required (or CASHDESK_DATA, or `data` in --config)")?;
+    let rules_dir =
+        a.rules.or(file.rules).context("--rules is required (or CASHDESK_RULES, or `rules` in --config)")?;
+    let rules = RuleSet::load_dir(&rules_dir).map_err(|e| anyhow::anyhow!("the rules do not check:\n{e}"))?;
+    let store = cashdesk_card::store::SledStore::open(&data.join("store")).map_err(|e| store_error(e, &data))?;
     let service = cashdesk_card::service::CardService::new(
         std::sync::Arc::new(store),
         std::sync::Arc::new(cashdesk_card::rules::RuleHandle::new(rules)),
@@ -273,10 +317,13 @@ fn log(a: LogArgs) -> anyhow::Result<()> {
     let since =
         a.since.as_deref().map(cashdesk_card::journal::parse_since).transpose().map_err(|e| anyhow::anyhow!(e))?;
     let filter = cashdesk_card::journal::JournalFilter { errors_only: a.errors, since };
-    let entries = cashdesk_card::journal::read_journal(&a.data.join("journal"), &filter)?;
-    let mut out = std::io::stdout().lock();
-    for e in &entries {
-        writeln!(out, "{}", cashdesk_card::journal::format_entry(e))?;
-    }
-    Ok(())
+    let file = read_config(a.config.as_deref())?;
+    let data = a.data.or(file.data).context("--data is required (or CASHDESK_DATA, or `data` in --config)")?;
+    let entries = cashdesk_card::journal::read_journal(&data.join("journal"), &filter)?;
+    write_stdout(|out| {
+        for e in &entries {
+            writeln!(out, "{}", cashdesk_card::journal::format_entry(e))?;
+        }
+        Ok(())
+    })
 }
