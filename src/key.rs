@@ -32,11 +32,13 @@ pub enum ErrorKey {
     NotFound,
     MethodNotAllowed,
     TooManyRequests,
+    /// `/ready`: the server cannot serve yet (503).
+    NotReady,
     InternalError,
 }
 
 impl ErrorKey {
-    pub const ALL: [ErrorKey; 27] = [
+    pub const ALL: [ErrorKey; 28] = [
         ErrorKey::RequiredParameterNotSpecified,
         ErrorKey::InvalidCardNumber,
         ErrorKey::InvalidMobileNumber,
@@ -63,6 +65,7 @@ impl ErrorKey {
         ErrorKey::NotFound,
         ErrorKey::MethodNotAllowed,
         ErrorKey::TooManyRequests,
+        ErrorKey::NotReady,
         ErrorKey::InternalError,
     ];
 
@@ -95,6 +98,7 @@ impl ErrorKey {
             ErrorKey::NotFound => "NotFound",
             ErrorKey::MethodNotAllowed => "MethodNotAllowed",
             ErrorKey::TooManyRequests => "TooManyRequests",
+            ErrorKey::NotReady => "NotReady",
             ErrorKey::InternalError => "InternalError",
         }
     }

@@ -11,7 +11,7 @@ pub const BODY_BYTES_MAX: usize = 16 * 1024;
 /// No line of the file, newline included, is longer than this.
 pub const LINE_BYTES_MAX: usize = 64 * 1024;
 
-/// The short text fields (time, user, role, method, path, key) are cut to this.
+/// The short text fields (time, request id, user, role, method, path, key) are cut to this.
 /// Even if every one of them were made of control characters (6 bytes each once
 /// JSON-escaped), they fit in [`LINE_BYTES_MAX`] with room to spare, which is
 /// what lets [`encode_line`] always meet the line limit by shrinking bodies.
@@ -25,6 +25,9 @@ const FIELD_BYTES_MAX: usize = 1024;
 pub struct JournalEntry {
     /// RFC 3339, UTC, milliseconds; see [`format_time`].
     pub time: String,
+    /// The request's `X-Request-Id` (the caller's, or the one the server made):
+    /// the same id is in the response header and on the request's log lines.
+    pub request_id: String,
     /// The authenticated user; empty when the request was not authenticated.
     pub user: String,
     pub role: String,
@@ -61,8 +64,15 @@ pub fn format_time(time: DateTime<Utc>) -> String {
 /// only if serialization fails, which it cannot for this type; that case is
 /// reported rather than panicking.
 pub(super) fn encode_line(mut entry: JournalEntry) -> Option<String> {
-    for field in [&mut entry.time, &mut entry.user, &mut entry.role, &mut entry.method, &mut entry.path, &mut entry.key]
-    {
+    for field in [
+        &mut entry.time,
+        &mut entry.request_id,
+        &mut entry.user,
+        &mut entry.role,
+        &mut entry.method,
+        &mut entry.path,
+        &mut entry.key,
+    ] {
         if field.len() > FIELD_BYTES_MAX {
             *field = truncate_marked(field, FIELD_BYTES_MAX);
         }

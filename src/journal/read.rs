@@ -37,7 +37,8 @@ fn is_deceptive_format(c: char) -> bool {
 }
 
 /// One entry for people: `TIME USER(ROLE) METHOD PATH -> HTTP KEY (N ms)`,
-/// then each body present on its own indented line. Every field is escaped
+/// then ` id=REQUEST-ID` when the entry has one, then each body present on
+/// its own indented line. Every field is escaped
 /// with [`escape_text`], so an entry is exactly `1 + bodies` lines.
 pub fn format_entry(entry: &JournalEntry) -> String {
     let who = match (entry.user.is_empty(), entry.role.is_empty()) {
@@ -55,6 +56,9 @@ pub fn format_entry(entry: &JournalEntry) -> String {
         escape_text(&entry.key),
         entry.duration_ms,
     );
+    if !entry.request_id.is_empty() {
+        out.push_str(&format!(" id={}", escape_text(&entry.request_id)));
+    }
     for (label, body) in [("request:", &entry.request_body), ("response:", &entry.response_body)] {
         if let Some(body) = body {
             out.push_str(&format!("\n    {label:<9} {}", escape_text(body)));

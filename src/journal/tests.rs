@@ -10,6 +10,7 @@ use std::path::Path;
 fn entry(key: &str, http_status: u16, error: bool) -> JournalEntry {
     JournalEntry {
         time: format_time(Utc::now()),
+        request_id: String::new(),
         user: "anna".into(),
         role: "cashier".into(),
         method: "GET".into(),
@@ -169,6 +170,7 @@ fn no_line_exceeds_the_line_limit() {
     let controls = "\u{1}".repeat(10 * BODY_BYTES_MAX);
     journal.record(JournalEntry {
         time: controls.clone(),
+        request_id: controls.clone(),
         user: controls.clone(),
         role: controls.clone(),
         method: controls.clone(),
@@ -269,4 +271,9 @@ fn format_entry_renders_one_line_plus_bodies() {
     let anonymous =
         JournalEntry { user: String::new(), role: String::new(), request_body: None, response_body: None, ..e };
     assert_eq!(format_entry(&anonymous), "2024-05-01T10:00:00.000Z - GET /api/card/Active -> 200 StatusError (1.5 ms)");
+    let with_id = JournalEntry { request_id: "pos-17:\n42".into(), ..anonymous };
+    assert_eq!(
+        format_entry(&with_id),
+        "2024-05-01T10:00:00.000Z - GET /api/card/Active -> 200 StatusError (1.5 ms) id=pos-17:\\n42"
+    );
 }

@@ -210,8 +210,9 @@ impl Writer {
             self.report("write", &error);
             return;
         }
-        if let Err(error) = self.file.sync_data() {
-            self.report("sync", &error);
+        match self.file.sync_data() {
+            Ok(()) => tracing::debug!(bytes = lines.len(), "journal batch written and synced"),
+            Err(error) => self.report("sync", &error),
         }
     }
 
