@@ -31,3 +31,81 @@ fn ready(app: &App) -> Resp {
     }
     ok_envelope()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{Authenticator, Users};
+    use crate::rules::{RuleHandle, RuleSet};
+    use crate::service::CardService;
+    use crate::store::{
+        CardRecord, ContactRecord, HistoryEntry, Lot, MemStore, Operation, Source, Store, StoreError, StoreRead,
+    };
+    use std::sync::Arc;
+
+    /// A store whose every call fails, as a database that went away does.
+    struct Gone;
+
+    fn gone() -> StoreError {
+        StoreError::Unavailable(Source::new(std::io::Error::other("connection refused")))
+    }
+
+    impl StoreRead for Gone {
+        fn card(&self, _: &str) -> Result<Option<CardRecord>, StoreError> {
+            Err(gone())
+        }
+        fn contact(&self, _: &str) -> Result<Option<ContactRecord>, StoreError> {
+            Err(gone())
+        }
+        fn contact_by_mobile(&self, _: &str) -> Result<Option<ContactRecord>, StoreError> {
+            Err(gone())
+        }
+        fn contact_cards(&self, _: &str) -> Result<Vec<String>, StoreError> {
+            Err(gone())
+        }
+        fn lots(&self, _: &str) -> Result<Vec<Lot>, StoreError> {
+            Err(gone())
+        }
+        fn history(&self, _: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+            Err(gone())
+        }
+    }
+
+    impl Store for Gone {
+        fn transact(&self, _: &mut Operation<'_>) -> Result<(), StoreError> {
+            Err(gone())
+        }
+        fn card_count(&self) -> Result<u64, StoreError> {
+            Err(gone())
+        }
+    }
+
+    fn app(store: Arc<dyn Store>) -> App {
+        let rules = Arc::new(RuleHandle::new(RuleSet::shipped()));
+        App {
+            service: Arc::new(CardService::new(store, rules)),
+            auth: Arc::new(Authenticator::new(Users::default())),
+            journal: None,
+            body_bytes_max: 1024,
+        }
+    }
+
+    fn key(resp: &Resp) -> String {
+        let body: serde_json::Value = serde_json::from_slice(resp.body()).unwrap();
+        body["Key"].as_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn ready_says_not_ready_while_the_store_does_not_answer() {
+        let working = app(Arc::new(MemStore::new()));
+        let ready = answer(&working, &Route::Ready);
+        assert_eq!((ready.status(), key(&ready)), (StatusCode::OK, "OK".to_owned()));
+
+        let broken = app(Arc::new(Gone));
+        let ready = answer(&broken, &Route::Ready);
+        assert_eq!((ready.status(), key(&ready)), (StatusCode::SERVICE_UNAVAILABLE, "NotReady".to_owned()));
+        // The process still answers: healthy, only not ready.
+        let health = answer(&broken, &Route::Health);
+        assert_eq!((health.status(), key(&health)), (StatusCode::OK, "OK".to_owned()));
+    }
+}
