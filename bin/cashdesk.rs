@@ -9,7 +9,7 @@ use cashdesk_card::server::{ServeConfig, Server, ServerError};
 use cashdesk_card::store::StoreError;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -72,7 +72,15 @@ struct ServeArgs {
     /// Largest request body in bytes (default 65536).
     #[arg(long, env = "CASHDESK_BODY_LIMIT")]
     body_limit: Option<usize>,
-    /// Config file (TOML: data, rules, users, listen, log_requests, body_limit).
+    /// Operational log lines on standard error: text for people, json (one
+    /// object a line) for log shippers.
+    #[arg(long, env = "CASHDESK_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (no auth; off when not given).
+    #[arg(long, env = "CASHDESK_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// Config file (TOML: data, rules, users, listen, log_requests, body_limit,
+    /// log_format, metrics_listen).
     #[arg(long, env = "CASHDESK_CONFIG")]
     config: Option<PathBuf>,
     /// Run on a fresh demo data set with one user per role, and print how to call it.
@@ -89,6 +97,16 @@ struct ConfigFile {
     listen: Option<toml::Value>,
     log_requests: Option<bool>,
     body_limit: Option<usize>,
+    log_format: Option<LogFormat>,
+    metrics_listen: Option<SocketAddr>,
+}
+
+#[derive(Clone, Copy, Default, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -134,12 +152,10 @@ struct LogArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sled=warn".into()),
-        )
-        .init();
+    // `serve` may ask for JSON in its config file: it starts logging itself.
+    if !matches!(cli.command, Command::Serve(_)) {
+        init_logging(LogFormat::Text);
+    }
     let result = match cli.command {
         Command::Serve(a) => serve(a),
         Command::User(c) => user::run(c),
@@ -219,12 +235,33 @@ fn write_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> an
     }
 }
 
+/// Operational logs on standard error, filtered by `RUST_LOG` (default
+/// `info,sled=warn`). Text has colours only on a terminal (and without `NO_COLOR`).
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sled=warn".into());
+    let logs = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter);
+    match format {
+        LogFormat::Text => {
+            let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            logs.with_ansi(colour).init();
+        }
+        LogFormat::Json => logs.json().flatten_event(true).with_span_list(false).init(),
+    }
+}
+
+/// Starts the `/metrics` listener when an address is given; its bound address.
+fn start_metrics(rt: &tokio::runtime::Runtime, addr: Option<SocketAddr>) -> anyhow::Result<Option<SocketAddr>> {
+    addr.map(|addr| rt.block_on(cashdesk_card::metrics::serve(addr))).transpose().map_err(Into::into)
+}
+
 fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let file = read_config(a.config.as_deref())?;
     let file_listen = match &file.listen {
         Some(value) => Some(listen::from_config(value).map_err(|e| anyhow::anyhow!("config file: listen: {e}"))?),
         None => None,
     };
+    init_logging(a.log_format.or(file.log_format).unwrap_or_default());
+    let metrics_listen = a.metrics_listen.or(file.metrics_listen);
     let listen = a.listen.or(file_listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
     let body_bytes_max = a.body_limit.or(file.body_limit).unwrap_or(cashdesk_card::http::BODY_BYTES_MAX);
     let log_requests = a.log_requests.or(file.log_requests).unwrap_or(false);
@@ -253,9 +290,10 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         };
         let server = Server::open(config).map_err(|e| server_error(e, &data))?;
         let summary = cashdesk_card::demo::seed(&server.service)?;
+        let metrics = start_metrics(&rt, metrics_listen)?;
         rt.block_on(server.run(move |addr| {
             cashdesk_card::demo::print_welcome(&mut std::io::stdout(), addr, &data, &setup, &summary);
-            let _ = std::io::stdout().flush();
+            print_metrics_address(metrics);
         }))?;
         return Ok(());
     }
@@ -271,11 +309,20 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
     };
     let data = config.data.clone();
     let server = Server::open(config).map_err(|e| server_error(e, &data))?;
+    let metrics = start_metrics(&rt, metrics_listen)?;
     rt.block_on(server.run(|addr| {
         println!("cashdesk listening on http://{addr}");
-        let _ = std::io::stdout().flush();
+        print_metrics_address(metrics);
     }))?;
     Ok(())
+}
+
+/// After the listening line (which scripts read first): where `/metrics` is.
+fn print_metrics_address(metrics: Option<SocketAddr>) {
+    if let Some(addr) = metrics {
+        println!("metrics on http://{addr}/metrics");
+    }
+    let _ = std::io::stdout().flush();
 }
 
 fn import(a: ImportArgs) -> anyhow::Result<()> {

@@ -41,11 +41,13 @@ pub enum ErrorKey {
     NotFound,
     MethodNotAllowed,
     TooManyRequests,
+    /// `/ready`: the server cannot serve yet (503).
+    NotReady,
     InternalError,
 }
 
 impl ErrorKey {
-    pub const ALL: [ErrorKey; 36] = [
+    pub const ALL: [ErrorKey; 37] = [
         ErrorKey::RequiredParameterNotSpecified,
         ErrorKey::InvalidCardNumber,
         ErrorKey::InvalidMobileNumber,
@@ -81,6 +83,7 @@ impl ErrorKey {
         ErrorKey::NotFound,
         ErrorKey::MethodNotAllowed,
         ErrorKey::TooManyRequests,
+        ErrorKey::NotReady,
         ErrorKey::InternalError,
     ];
 
@@ -122,6 +125,7 @@ impl ErrorKey {
             ErrorKey::NotFound => "NotFound",
             ErrorKey::MethodNotAllowed => "MethodNotAllowed",
             ErrorKey::TooManyRequests => "TooManyRequests",
+            ErrorKey::NotReady => "NotReady",
             ErrorKey::InternalError => "InternalError",
         }
     }

@@ -9,6 +9,7 @@
 //! - [`auth`]: the users file, Argon2id verification, the verified-credential cache.
 //! - [`server`]: running the server: signals, reload, graceful shutdown.
 //! - [`journal`]: the durable integration log (SPEC.md §6).
+//! - [`metrics`]: the Prometheus metric families and the `/metrics` listener.
 //! - [`import`]: bulk CSV load through the service's batched import methods.
 //! - [`demo`]: a fresh demo data set, seeded through the service.
 
@@ -19,6 +20,7 @@ pub mod http;
 pub mod import;
 pub mod journal;
 pub mod key;
+pub mod metrics;
 pub mod rules;
 pub mod server;
 pub mod service;

@@ -83,7 +83,9 @@ impl Server {
     /// SIGHUP: reloads rules and users; a set that does not check is refused
     /// and the old one stays.
     pub fn reload(&self) {
-        match self.service.rule_handle().reload(&self.config.rules) {
+        let reloaded = self.service.rule_handle().reload(&self.config.rules);
+        crate::metrics::rules_reload(reloaded.is_ok());
+        match reloaded {
             Ok(()) => tracing::info!(dir = %self.config.rules.display(), "rules reloaded"),
             Err(e) => tracing::error!(problems = %e, "new rules refused; the old rules stay in force"),
         }

@@ -7,16 +7,23 @@
 //! 400 — and warp's rejection ranking across many filters does not give that
 //! order reliably. Here the order is the code's order.
 //!
+//! Around each request [`handle`] keeps the request id (`request_id`), a
+//! tracing span carrying it, the metrics and the journal entry; `/health` and
+//! `/ready` are answered without credentials (`probes`).
+//!
 //! The only module that knows HTTP status codes and wire field names.
 
+mod probes;
 mod purchase;
+pub mod request_id;
 mod routes;
 pub mod wire;
 
 pub use routes::{match_route, NoRoute, Route};
 
 use crate::auth::{AuthOutcome, Authenticator};
-use crate::journal::{Journal, JournalEntry};
+use crate::journal::{escape_text, Journal, JournalEntry};
+use crate::metrics;
 use crate::service::{BonusInput, Caller, CardService, ContactInput, Failure, Lookup};
 use crate::ErrorKey;
 use bytes::{Buf, Bytes};
@@ -24,6 +31,7 @@ use futures_util::{Stream, StreamExt};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Instant;
+use tracing::{Instrument, Span};
 use warp::http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
 use warp::Filter;
 use wire::{Envelope, Fields, Malformed};
@@ -41,19 +49,27 @@ pub struct App {
 
 type Resp = Response<Bytes>;
 
-fn respond(status: StatusCode, body: Vec<u8>) -> Resp {
+/// The response's `Key`, carried beside its body so that metrics and the
+/// journal need not parse the body to learn it.
+#[derive(Debug, Clone, Copy)]
+struct ReplyKey(&'static str);
+
+/// Every response is built here: JSON, with its `Key` attached.
+fn respond(status: StatusCode, key: &'static str, body: Vec<u8>) -> Resp {
     let mut r = Response::new(Bytes::from(body));
     *r.status_mut() = status;
     r.headers_mut().insert("content-type", HeaderValue::from_static("application/json; charset=utf-8"));
+    r.extensions_mut().insert(ReplyKey(key));
     r
 }
 
 fn envelope(status: StatusCode, key: ErrorKey, value: &str) -> Resp {
-    respond(status, serde_json::to_vec(&Envelope::error(key, value)).unwrap_or_default())
+    respond(status, key.as_key(), serde_json::to_vec(&Envelope::error(key, value)).unwrap_or_default())
 }
 
 fn ok_envelope() -> Resp {
-    respond(StatusCode::OK, serde_json::to_vec(&Envelope::ok()).unwrap_or_default())
+    let ok = Envelope::ok();
+    respond(StatusCode::OK, ok.key, serde_json::to_vec(&ok).unwrap_or_default())
 }
 
 /// The HTTP status for a refusal from the service (SPEC §4's table).
@@ -91,15 +107,21 @@ pub fn api(app: Arc<App>) -> impl Filter<Extract = (Resp,), Error = Infallible> 
         .unify()
 }
 
-/// A request as the journal sees it.
+/// A request as the journal, the metrics and the log see it.
 struct Seen {
+    /// The route's name ([`Route::name`]); [`NO_ROUTE`] until one matched.
+    route: &'static str,
     method: String,
     path: String,
     user: String,
     role: String,
     request_body: Option<String>,
+    request_id: String,
     started: Instant,
 }
+
+/// The method label of a request no route matched (404, 405).
+const NO_ROUTE: &str = "-";
 
 pub async fn handle<S, B>(
     app: Arc<App>,
@@ -113,44 +135,71 @@ where
     S: Stream<Item = Result<B, warp::Error>> + Send + Unpin,
     B: Buf,
 {
+    let started = Instant::now();
+    let request_id = request_id::take_or_make(&headers);
+    // ERROR level, so the span is on whenever any line of the request can
+    // be: with `RUST_LOG=warn` a warning still carries the request id.
+    let span = tracing::error_span!("request", request_id = %request_id);
     let mut seen = Seen {
+        route: NO_ROUTE,
         method: method.as_str().to_string(),
         path: if query.is_empty() { path.clone() } else { format!("{path}?{query}") },
         user: String::new(),
         role: String::new(),
         request_body: None,
-        started: Instant::now(),
+        request_id,
+        started,
     };
-    let resp = handle_inner(&app, &method, &path, &query, &headers, body, &mut seen).await;
-    if let Some(j) = &app.journal {
-        record(j, &seen, &resp);
-    }
+    let mut resp = handle_inner(&app, &method, &path, &query, &headers, body, &mut seen).instrument(span.clone()).await;
+    span.in_scope(|| finish(&app, &seen, &mut resp));
     resp
 }
 
-fn record(j: &Journal, seen: &Seen, resp: &Resp) {
+/// After the answer: the request id header, metrics, the debug line, the journal.
+fn finish(app: &App, seen: &Seen, resp: &mut Resp) {
+    debug_assert!(resp.extensions().get::<ReplyKey>().is_some(), "every response is built by `respond`");
+    let key = resp.extensions().get::<ReplyKey>().map_or("", |k| k.0);
+    let status = resp.status().as_u16();
+    let elapsed = seen.started.elapsed();
+    metrics::request(seen.route, key, status);
+    metrics::request_latency(seen.route, elapsed);
+    tracing::debug!(
+        method = %seen.method,
+        path = %escape_text(&seen.path),
+        user = %seen.user,
+        status,
+        key = %key,
+        ms = elapsed.as_secs_f64() * 1000.0,
+        "answered"
+    );
+    // A sane id is visible ASCII and a made one a UUID: always a valid value.
+    if let Ok(id) = HeaderValue::from_str(&seen.request_id) {
+        resp.headers_mut().insert(request_id::HEADER, id);
+    }
+    if let Some(j) = &app.journal {
+        record(j, seen, resp, key);
+    }
+}
+
+fn record(j: &Journal, seen: &Seen, resp: &Resp, key: &str) {
     let body = resp.body();
     let status = resp.status().as_u16();
     // Every envelope is serialised with `Status` first, so success is a
-    // prefix test; the body is parsed only for an entry that will be kept.
-    // (Parsing every 1.5 KB balance body cost the hot path dearly.)
+    // prefix test. (Parsing every 1.5 KB balance body cost the hot path dearly.)
     let ok = body.starts_with(br#"{"Status":true"#);
     let error = !ok || status >= 400;
     if !error && !j.log_requests() {
         return;
     }
-    let key = serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v.get("Key").and_then(|k| k.as_str()).map(str::to_string))
-        .unwrap_or_default();
     j.record(JournalEntry {
         time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        request_id: seen.request_id.clone(),
         user: seen.user.clone(),
         role: seen.role.clone(),
         method: seen.method.clone(),
         path: seen.path.clone(),
         http_status: status,
-        key,
+        key: key.to_owned(),
         error,
         request_body: seen.request_body.clone(),
         response_body: Some(String::from_utf8_lossy(body).into_owned()),
@@ -220,16 +269,32 @@ where
             return r;
         }
     };
+    seen.route = route.name();
+    // The load balancer's probes need no credentials.
+    let Some(rule_method) = route.method() else {
+        return probes::answer(app, &route);
+    };
     // 2. authentication. Argon2 runs off the async threads; a cached
     // credential is answered without it.
     let authz = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
     let auth = app.auth.clone();
     let outcome = match auth.check_cached(authz.as_deref()) {
-        Some(o) => o,
-        None => match tokio::task::spawn_blocking(move || auth.check(authz.as_deref())).await {
-            Ok(o) => o,
-            Err(_) => return envelope(StatusCode::INTERNAL_SERVER_ERROR, ErrorKey::InternalError, "internal error"),
-        },
+        Some(o) => {
+            if matches!(o, AuthOutcome::Ok(_)) {
+                metrics::credential_cache_hit();
+            }
+            o
+        }
+        None => {
+            metrics::credential_cache_miss();
+            let span = Span::current();
+            match tokio::task::spawn_blocking(move || span.in_scope(|| auth.check(authz.as_deref()))).await {
+                Ok(o) => o,
+                Err(_) => {
+                    return envelope(StatusCode::INTERNAL_SERVER_ERROR, ErrorKey::InternalError, "internal error")
+                }
+            }
+        }
     };
     let principal = match outcome {
         AuthOutcome::Ok(p) => p,
@@ -239,6 +304,7 @@ where
             return r;
         }
         AuthOutcome::Throttled { retry_after_secs } => {
+            metrics::login_throttled();
             let mut r = envelope(
                 StatusCode::TOO_MANY_REQUESTS,
                 ErrorKey::TooManyRequests,
@@ -254,7 +320,7 @@ where
     seen.role = principal.role.clone();
     let caller = Caller::new(principal.name, principal.role);
     // 3. method access per role (403), before the body is read.
-    if let Err(f) = app.service.check_access(&caller, route.method()) {
+    if let Err(f) = app.service.check_access(&caller, rule_method) {
         return failure_response(&f);
     }
     // 4. body: size limit (413), then a JSON object (400).
@@ -285,7 +351,7 @@ where
 }
 
 /// Runs a state-changing service call (it waits for fsync) off the async
-/// threads and answers with the plain envelope.
+/// threads, inside the request's span, and answers with the plain envelope.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, Failure> + Send + 'static) -> Resp {
     blocking_with(f, |_| ok_envelope()).await
 }
@@ -295,7 +361,8 @@ async fn blocking_with<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, Failure> + Send + 'static,
     ok: impl FnOnce(&T) -> Resp,
 ) -> Resp {
-    match tokio::task::spawn_blocking(f).await {
+    let span = Span::current();
+    match tokio::task::spawn_blocking(move || span.in_scope(f)).await {
         Ok(Ok(v)) => ok(&v),
         Ok(Err(f)) => failure_response(&f),
         Err(_) => envelope(StatusCode::INTERNAL_SERVER_ERROR, ErrorKey::InternalError, "internal error"),
@@ -321,7 +388,7 @@ async fn dispatch(
             };
             // A balance is a few point reads: answered on the async thread.
             match svc.balance(&caller, lookup, svc.today()) {
-                Ok(b) => respond(StatusCode::OK, wire::balance_json(&b)),
+                Ok(b) => respond(StatusCode::OK, Envelope::ok().key, wire::balance_json(&b)),
                 Err(f) => failure_response(&f),
             }
         }
@@ -389,36 +456,38 @@ async fn dispatch(
             blocking(move || svc.add_bonus(&caller, &number, input)).await
         }
         Route::History(number) => match svc.history(&caller, number) {
-            Ok(h) => respond(StatusCode::OK, wire::history_json(&h)),
+            Ok(h) => respond(StatusCode::OK, Envelope::ok().key, wire::history_json(&h)),
             Err(f) => failure_response(&f),
         },
         Route::Calculate => {
             let input = purchase::sale_input(fields)?;
             // A Calculate reads and computes; no durable write to wait for.
             match svc.calculate(&caller, &input, svc.today()) {
-                Ok(a) => respond(StatusCode::OK, purchase::calculate_json(&a)),
+                Ok(a) => respond(StatusCode::OK, "OK", purchase::calculate_json(&a)),
                 Err(f) => failure_response(&f),
             }
         }
         Route::Confirm => {
             let input = purchase::sale_input(fields)?;
-            let json = |a: &_| respond(StatusCode::OK, purchase::confirm_json(a));
+            let json = |a: &_| respond(StatusCode::OK, "OK", purchase::confirm_json(a));
             blocking_with(move || svc.confirm(&caller, &input, svc.today()), json).await
         }
         Route::Cancel => {
             let id = fields.string("ReceiptId")?;
-            let json = |a: &_| respond(StatusCode::OK, purchase::cancel_json(a));
+            let json = |a: &_| respond(StatusCode::OK, "OK", purchase::cancel_json(a));
             blocking_with(move || svc.cancel(&caller, id.as_deref(), svc.today()), json).await
         }
         Route::Return => {
             let input = purchase::return_input(fields)?;
-            let json = |a: &_| respond(StatusCode::OK, purchase::return_json(a));
+            let json = |a: &_| respond(StatusCode::OK, "OK", purchase::return_json(a));
             blocking_with(move || svc.return_goods(&caller, &input, svc.today()), json).await
         }
         Route::Receipt(id) => match svc.receipt(&caller, id) {
-            Ok(r) => respond(StatusCode::OK, purchase::receipt_json(&r)),
+            Ok(r) => respond(StatusCode::OK, "OK", purchase::receipt_json(&r)),
             Err(f) => failure_response(&f),
         },
+        // Answered before authentication; here only for completeness.
+        Route::Health | Route::Ready => probes::answer(app, route),
     };
     Ok(resp)
 }

@@ -42,12 +42,17 @@ pub enum Route {
     Return,
     /// GET /api/purchase/Receipt/{ReceiptId}
     Receipt(String),
+    /// GET /health: the process answers (no auth).
+    Health,
+    /// GET /ready: the store answers, rules and users are loaded (no auth).
+    Ready,
 }
 
 impl Route {
-    /// The rules' name for the method, for access checks.
-    pub fn method(&self) -> RuleMethod {
-        match self {
+    /// The rules' name for the method, for access checks; `None` for the
+    /// load balancer's probes, which need no credentials.
+    pub fn method(&self) -> Option<RuleMethod> {
+        Some(match self {
             Route::BalanceByNumber(_)
             | Route::BalanceByPhone(_)
             | Route::BalanceByCode(_)
@@ -63,6 +68,16 @@ impl Route {
             Route::Cancel => RuleMethod::Cancel,
             Route::Return => RuleMethod::Return,
             Route::Receipt(_) => RuleMethod::Receipt,
+            Route::Health | Route::Ready => return None,
+        })
+    }
+
+    /// The method's name in metrics and logs: the rules' name, or the probe's.
+    pub fn name(&self) -> &'static str {
+        match (self, self.method()) {
+            (_, Some(method)) => method.name(),
+            (Route::Health, None) => "Health",
+            (_, None) => "Ready",
         }
     }
 
@@ -122,6 +137,8 @@ pub fn match_route(method: &str, raw_path: &str) -> Result<Route, NoRoute> {
         ["api", "purchase", "cancel"] => (Route::Cancel, "POST"),
         ["api", "purchase", "return"] => (Route::Return, "POST"),
         ["api", "purchase", "receipt", _] => (Route::Receipt(value(3)?), "GET"),
+        ["health"] => (Route::Health, "GET"),
+        ["ready"] => (Route::Ready, "GET"),
         _ => return Err(NoRoute::NotFound),
     };
     if method.eq_ignore_ascii_case(allowed) {
@@ -149,5 +166,18 @@ mod tests {
         assert_eq!(match_route("GET", "/api/card/block"), Err(NoRoute::MethodNotAllowed("POST")));
         assert_eq!(match_route("GET", "/api/card/balance/by/code/%FF"), Err(NoRoute::NotFound));
         assert_eq!(match_route("POST", "/api/admin/cards/123456/bonuses"), Ok(Route::AddBonus("123456".into())));
+        assert_eq!(match_route("GET", "/Health"), Ok(Route::Health));
+        assert_eq!(match_route("GET", "/ready/"), Ok(Route::Ready));
+        assert_eq!(match_route("POST", "/ready"), Err(NoRoute::MethodNotAllowed("GET")));
+    }
+
+    #[test]
+    fn only_the_probes_go_without_a_rules_method() {
+        assert_eq!(Route::Health.method(), None);
+        assert_eq!(Route::Ready.method(), None);
+        assert_eq!((Route::Health.name(), Route::Ready.name()), ("Health", "Ready"));
+        assert_eq!(Route::Block.name(), "Block");
+        assert_eq!(Route::BalanceByPhone("x".into()).name(), "Balance");
+        assert_eq!(Route::History("1".into()).method(), Some(RuleMethod::Admin));
     }
 }

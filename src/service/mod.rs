@@ -80,6 +80,7 @@ impl std::error::Error for Failure {}
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Failure {
         tracing::error!(error = %e.chain(), "store failure");
+        crate::metrics::store_error();
         Failure::new(ErrorKey::InternalError, "internal error")
     }
 }

@@ -86,9 +86,11 @@ impl<G> Drop for GroupCommit<G> {
 /// One group committed with `jobs` jobs.
 pub(crate) fn observe_group(jobs: usize) {
     tracing::trace!(jobs, "commit group written");
+    crate::metrics::group_commit_batch(jobs);
 }
 
 /// One flush round ended.
 pub(crate) fn observe_flush(took: Duration, ok: bool) {
     tracing::trace!(?took, ok, "flush round");
+    crate::metrics::flush_latency(took);
 }
