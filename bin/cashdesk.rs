@@ -36,7 +36,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage the users file.
     #[command(subcommand)]
     User(user::UserCommand),
@@ -79,8 +79,32 @@ struct ServeArgs {
     /// Serve Prometheus metrics at http://ADDR/metrics (no auth; off when not given).
     #[arg(long, env = "CASHDESK_METRICS_LISTEN")]
     metrics_listen: Option<SocketAddr>,
-    /// Config file (TOML: data, rules, users, listen, log_requests, body_limit,
-    /// log_format, metrics_listen).
+    /// Seconds a client may take to send a request's head (default 10).
+    #[arg(long, env = "CASHDESK_HEADER_TIMEOUT", value_parser = seconds)]
+    header_timeout: Option<f64>,
+    /// Seconds a client may take to send a request's body; then 408 (default 30).
+    #[arg(long, env = "CASHDESK_BODY_TIMEOUT", value_parser = seconds)]
+    body_timeout: Option<f64>,
+    /// Seconds a keep-alive connection may stay idle (default 60).
+    #[arg(long, env = "CASHDESK_IDLE_TIMEOUT", value_parser = seconds)]
+    idle_timeout: Option<f64>,
+    /// Most concurrent connections; new ones past it are closed at once
+    /// (default: the open-files limit less 256 and a tenth).
+    #[arg(long, env = "CASHDESK_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: Option<u64>,
+    /// Seconds in-flight requests may take to finish after SIGTERM (default 10).
+    #[arg(long, env = "CASHDESK_SHUTDOWN_TIMEOUT", value_parser = seconds)]
+    shutdown_timeout: Option<f64>,
+    /// TLS certificate chain (PEM); with --tls-key the port speaks HTTPS.
+    #[arg(long, env = "CASHDESK_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "CASHDESK_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Pid file, removed on exit (default DATA/cashdesk.pid).
+    #[arg(long, env = "CASHDESK_PID_FILE")]
+    pid_file: Option<PathBuf>,
+    /// Config file (TOML: the settings above by their long names, `-` as `_`).
     #[arg(long, env = "CASHDESK_CONFIG")]
     config: Option<PathBuf>,
     /// Run on a fresh demo data set with one user per role, and print how to call it.
@@ -99,6 +123,64 @@ struct ConfigFile {
     body_limit: Option<usize>,
     log_format: Option<LogFormat>,
     metrics_listen: Option<SocketAddr>,
+    header_timeout: Option<f64>,
+    body_timeout: Option<f64>,
+    idle_timeout: Option<f64>,
+    max_connections: Option<u64>,
+    shutdown_timeout: Option<f64>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    pid_file: Option<PathBuf>,
+}
+
+/// A positive number of seconds, e.g. `10` or `0.5`.
+fn seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 86_400.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a number of seconds between 0 and 86400 (e.g. 10 or 0.5)")),
+    }
+}
+
+/// The connection settings of `serve`: flag (or environment), else config
+/// file, else default.
+struct Connection {
+    timeouts: cashdesk_card::server::Timeouts,
+    max_connections: Option<usize>,
+    shutdown_timeout: std::time::Duration,
+    tls: Option<cashdesk_card::server::TlsFiles>,
+}
+
+fn connection_settings(a: &ServeArgs, file: &ConfigFile) -> anyhow::Result<Connection> {
+    use std::time::Duration;
+    let secs = |flag: Option<f64>, key: Option<f64>, name: &str, default: Duration| -> anyhow::Result<Duration> {
+        match flag.or(key) {
+            None => Ok(default),
+            Some(v) => seconds(&v.to_string()).map(Duration::from_secs_f64).map_err(|e| anyhow::anyhow!("{name}: {e}")),
+        }
+    };
+    let d = cashdesk_card::server::Timeouts::default();
+    let timeouts = cashdesk_card::server::Timeouts {
+        header: secs(a.header_timeout, file.header_timeout, "header_timeout", d.header)?,
+        body: secs(a.body_timeout, file.body_timeout, "body_timeout", d.body)?,
+        idle: secs(a.idle_timeout, file.idle_timeout, "idle_timeout", d.idle)?,
+    };
+    let shutdown_timeout = secs(
+        a.shutdown_timeout,
+        file.shutdown_timeout,
+        "shutdown_timeout",
+        cashdesk_card::server::DEFAULT_SHUTDOWN_TIMEOUT,
+    )?;
+    let max_connections = match a.max_connections.or(file.max_connections) {
+        Some(0) => bail!("max_connections must be at least 1"),
+        Some(n) => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+        None => None,
+    };
+    let tls = match (a.tls_cert.clone().or(file.tls_cert.clone()), a.tls_key.clone().or(file.tls_key.clone())) {
+        (Some(cert), Some(key)) => Some(cashdesk_card::server::TlsFiles { cert, key }),
+        (None, None) => None,
+        _ => bail!("TLS needs both a certificate (--tls-cert / tls_cert) and a key (--tls-key / tls_key)"),
+    };
+    Ok(Connection { timeouts, max_connections, shutdown_timeout, tls })
 }
 
 #[derive(Clone, Copy, Default, ValueEnum, Deserialize)]
@@ -157,7 +239,7 @@ fn main() -> ExitCode {
         init_logging(LogFormat::Text);
     }
     let result = match cli.command {
-        Command::Serve(a) => serve(a),
+        Command::Serve(a) => serve(*a),
         Command::User(c) => user::run(c),
         Command::Import(a) => import(a),
         Command::Log(a) => log(a),
@@ -265,6 +347,8 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let listen = a.listen.or(file_listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
     let body_bytes_max = a.body_limit.or(file.body_limit).unwrap_or(cashdesk_card::http::BODY_BYTES_MAX);
     let log_requests = a.log_requests.or(file.log_requests).unwrap_or(false);
+    let conn = connection_settings(&a, &file)?;
+    let pid_file = a.pid_file.clone().or(file.pid_file.clone());
     let rt = tokio::runtime::Runtime::new()?;
     if a.demo {
         let data = match a.data.or(file.data) {
@@ -281,12 +365,14 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         let setup = cashdesk_card::demo::prepare(&data, a.rules.or(file.rules).as_deref())
             .with_context(|| format!("cannot lay out the demo in {}", data.display()))?;
         let config = ServeConfig {
-            data: data.clone(),
-            rules: setup.rules_dir.clone(),
-            users: setup.users_file.clone(),
-            listen,
             log_requests,
             body_bytes_max,
+            timeouts: conn.timeouts,
+            max_connections: conn.max_connections,
+            shutdown_timeout: conn.shutdown_timeout,
+            tls: conn.tls,
+            pid_file,
+            ..ServeConfig::new(data.clone(), setup.rules_dir.clone(), setup.users_file.clone(), listen)
         };
         let server = Server::open(config).map_err(|e| server_error(e, &data))?;
         let summary = cashdesk_card::demo::seed(&server.service)?;
@@ -300,18 +386,26 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let need =
         |v: Option<PathBuf>, flag: &str| v.with_context(|| format!("--{flag} is required (or set it in --config)"));
     let config = ServeConfig {
-        data: need(a.data.or(file.data), "data")?,
-        rules: need(a.rules.or(file.rules), "rules")?,
-        users: need(a.users.or(file.users), "users")?,
-        listen,
         log_requests,
         body_bytes_max,
+        timeouts: conn.timeouts,
+        max_connections: conn.max_connections,
+        shutdown_timeout: conn.shutdown_timeout,
+        tls: conn.tls,
+        pid_file,
+        ..ServeConfig::new(
+            need(a.data.or(file.data), "data")?,
+            need(a.rules.or(file.rules), "rules")?,
+            need(a.users.or(file.users), "users")?,
+            listen,
+        )
     };
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
     let data = config.data.clone();
     let server = Server::open(config).map_err(|e| server_error(e, &data))?;
     let metrics = start_metrics(&rt, metrics_listen)?;
     rt.block_on(server.run(|addr| {
-        println!("cashdesk listening on http://{addr}");
+        println!("cashdesk listening on {scheme}://{addr}");
         print_metrics_address(metrics);
     }))?;
     Ok(())

@@ -38,6 +38,7 @@ pub enum ErrorKey {
     AccessDenied,
     MalformedRequest,
     RequestTooLarge,
+    RequestTimeout,
     NotFound,
     MethodNotAllowed,
     TooManyRequests,
@@ -47,7 +48,7 @@ pub enum ErrorKey {
 }
 
 impl ErrorKey {
-    pub const ALL: [ErrorKey; 37] = [
+    pub const ALL: [ErrorKey; 38] = [
         ErrorKey::RequiredParameterNotSpecified,
         ErrorKey::InvalidCardNumber,
         ErrorKey::InvalidMobileNumber,
@@ -80,6 +81,7 @@ impl ErrorKey {
         ErrorKey::AccessDenied,
         ErrorKey::MalformedRequest,
         ErrorKey::RequestTooLarge,
+        ErrorKey::RequestTimeout,
         ErrorKey::NotFound,
         ErrorKey::MethodNotAllowed,
         ErrorKey::TooManyRequests,
@@ -122,6 +124,7 @@ impl ErrorKey {
             ErrorKey::AccessDenied => "AccessDenied",
             ErrorKey::MalformedRequest => "MalformedRequest",
             ErrorKey::RequestTooLarge => "RequestTooLarge",
+            ErrorKey::RequestTimeout => "RequestTimeout",
             ErrorKey::NotFound => "NotFound",
             ErrorKey::MethodNotAllowed => "MethodNotAllowed",
             ErrorKey::TooManyRequests => "TooManyRequests",

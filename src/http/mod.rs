@@ -45,6 +45,8 @@ pub struct App {
     pub auth: Arc<Authenticator>,
     pub journal: Option<Arc<Journal>>,
     pub body_bytes_max: usize,
+    /// How long reading a request's body may take (408 after it).
+    pub body_timeout: std::time::Duration,
 }
 
 type Resp = Response<Bytes>;
@@ -237,6 +239,18 @@ fn too_large(limit: usize) -> Resp {
     )
 }
 
+/// 408: the body did not arrive in time. The rest of it will not be read,
+/// so the connection closes after the answer.
+fn body_timed_out(limit: std::time::Duration) -> Resp {
+    let mut r = envelope(
+        StatusCode::REQUEST_TIMEOUT,
+        ErrorKey::RequestTimeout,
+        &format!("the body did not arrive within {} s", limit.as_secs_f64()),
+    );
+    r.headers_mut().insert("connection", HeaderValue::from_static("close"));
+    r
+}
+
 fn query_param(query: &str, name: &str) -> Option<String> {
     form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.into_owned())
 }
@@ -330,9 +344,10 @@ where
         if declared.is_some_and(|n| n > app.body_bytes_max as u64) {
             return too_large(app.body_bytes_max);
         }
-        let bytes = match read_body(body, app.body_bytes_max).await {
-            Ok(b) => b,
-            Err(r) => return r,
+        let bytes = match tokio::time::timeout(app.body_timeout, read_body(body, app.body_bytes_max)).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(r)) => return r,
+            Err(_) => return body_timed_out(app.body_timeout),
         };
         if app.journal.as_ref().is_some_and(|j| j.log_requests()) {
             seen.request_body = Some(String::from_utf8_lossy(&bytes).into_owned());

@@ -102,6 +102,7 @@ mod tests {
             auth: Arc::new(Authenticator::new(Users::default())),
             journal: None,
             body_bytes_max: 1024,
+            body_timeout: std::time::Duration::from_secs(30),
         }
     }
 
