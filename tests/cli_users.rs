@@ -145,11 +145,14 @@ fn on_a_terminal_the_password_is_asked_twice_and_never_echoed() {
     let run = |repeat: &str| {
         let mut command = Command::new("sh");
         command.arg("-c").arg(format!(
-            "stty echo; read canary; echo \"read $canary\"; exec '{}' user add --users '{}' --name desk-9 --role cashier",
+            "stty echo; echo echo-is-on; read canary; echo \"read $canary\"; exec '{}' user add --users '{}' --name desk-9 --role cashier",
             env!("CARGO_BIN_EXE_cashdesk"),
             users.display()
         ));
         let mut session = rexpect::session::spawn_command(command, Some(30_000)).unwrap();
+        // Type only once the shell has turned echo on: bytes that arrive
+        // before `stty echo` runs are never echoed.
+        session.exp_string("echo-is-on").unwrap();
         session.send_line("visible-canary").unwrap();
         session.flush().unwrap();
         let mut seen = session.exp_string("read visible-canary").unwrap();
