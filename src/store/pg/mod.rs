@@ -111,9 +111,39 @@ impl PgStore {
 
     /// One run of `op` in one transaction. `Err((e, rerun))`: whether
     /// running it again may succeed.
-    fn run_once(&self, op: &mut Operation<'_>) -> Result<(), (StoreError, bool)> {
+    ///
+    /// `queue`: after a conflict, the run first takes a session advisory
+    /// lock (before BEGIN, so a SERIALIZABLE snapshot is taken after the
+    /// wait): operations that already collided queue, on every server,
+    /// instead of colliding again.
+    fn run_once(&self, op: &mut Operation<'_>, queue: bool) -> Result<(), (StoreError, bool)> {
         let mut conn = self.conn().map_err(|e| (e, false))?;
         let PgConn { client, st, broken } = &mut *conn;
+        if !queue {
+            return Self::run_tx(client, st, broken, op);
+        }
+        let lock = |c: &mut postgres::Client, sql: &str| {
+            c.execute(sql, &[&RETRY_LOCK]).map(|_| ()).map_err(|e| {
+                broken.set(true);
+                (errors::map("queueing a conflicting change", e), false)
+            })
+        };
+        lock(client, "SELECT pg_advisory_lock($1)")?;
+        // A panic in `op` leaves the lock held: the connection is then
+        // dropped (its session, and so the lock, ends).
+        let guard = BrokenUnlessDone(broken);
+        let result = Self::run_tx(client, st, broken, op);
+        std::mem::forget(guard);
+        lock(client, "SELECT pg_advisory_unlock($1)")?;
+        result
+    }
+
+    fn run_tx(
+        client: &mut postgres::Client,
+        st: &sql::Statements,
+        broken: &std::cell::Cell<bool>,
+        op: &mut Operation<'_>,
+    ) -> Result<(), (StoreError, bool)> {
         let lost = |e: StoreError| {
             let lost = matches!(e, StoreError::Unavailable(_));
             if lost {
@@ -147,6 +177,18 @@ impl PgStore {
                 (errors::map("committing", e), false)
             }
         })
+    }
+}
+
+/// The advisory lock conflicting runs queue on.
+const RETRY_LOCK: i64 = 0x6361_7368_7265_7472;
+
+/// Marks a connection broken when dropped (on a panic), so the pool closes it.
+struct BrokenUnlessDone<'a>(&'a std::cell::Cell<bool>);
+
+impl Drop for BrokenUnlessDone<'_> {
+    fn drop(&mut self) {
+        self.0.set(true);
     }
 }
 
@@ -219,7 +261,7 @@ impl Store for PgStore {
         retry::off_async(|| {
             let mut attempt = 0;
             loop {
-                match self.run_once(op) {
+                match self.run_once(op, attempt > 0) {
                     Ok(()) => return Ok(()),
                     Err((e, true)) if attempt + 1 < retry::TRIES_MAX => {
                         tracing::debug!(attempt, error = %e.chain(), "running the operation again");
