@@ -16,6 +16,7 @@ pub mod conformance;
 mod error;
 pub mod group_commit;
 mod mem;
+mod open;
 pub mod pg;
 mod records;
 mod rerun;
@@ -24,6 +25,7 @@ mod sled;
 pub use error::{Source, StoreError};
 pub use group_commit::FlushStats;
 pub use mem::MemStore;
+pub use open::open_store;
 pub use pg::{PgOptions, PgStore};
 pub use records::{
     contact_cursor, name_key, Batch, BlockRecord, CardChange, CardQuery, CardRecord, ContactQuery, ContactRecord,

@@ -15,7 +15,9 @@ pub fn test_server() -> Option<String> {
             if std::env::var("CASHDESK_REQUIRE_PG").is_ok_and(|v| v == "1") {
                 panic!("CASHDESK_REQUIRE_PG=1 but CASHDESK_TEST_PG is not set: PostgreSQL tests cannot run");
             }
-            eprintln!("PostgreSQL tests skipped: CASHDESK_TEST_PG not set");
+            // Past the test harness's capture, so the skip is seen.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "PostgreSQL tests skipped: CASHDESK_TEST_PG not set");
             None
         }
     }
