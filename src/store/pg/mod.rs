@@ -45,7 +45,8 @@ use std::cell::RefCell;
 
 /// A [`Store`] on a PostgreSQL database.
 pub struct PgStore {
-    pool: r2d2::Pool<Manager>,
+    /// `None` only while dropping.
+    pool: Option<r2d2::Pool<Manager>>,
     /// The URL without its password, for messages.
     url: String,
 }
@@ -70,7 +71,7 @@ impl PgStore {
             schema::migrate(&mut client)?;
             drop(client);
             let pool = pool::build(url, config, options);
-            Ok(PgStore { pool, url: redact(url) })
+            Ok(PgStore { pool: Some(pool), url: redact(url) })
         })
     }
 
@@ -80,7 +81,8 @@ impl PgStore {
     }
 
     fn conn(&self) -> Result<r2d2::PooledConnection<Manager>, StoreError> {
-        self.pool.get().map_err(|e| {
+        let pool = self.pool.as_ref().ok_or(StoreError::Closed)?;
+        pool.get().map_err(|e| {
             tracing::error!(database = %self.url, error = %e, "no database connection");
             errors::pool(e)
         })
@@ -177,6 +179,17 @@ impl PgStore {
                 (errors::map("committing", e), false)
             }
         })
+    }
+}
+
+impl Drop for PgStore {
+    /// Closing a connection blocks on the client's own runtime, which may not
+    /// happen on a thread that drives async tasks (a server dropped at the end
+    /// of its runtime's `block_on`): the pool is dropped on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            let _ = std::thread::spawn(move || drop(pool)).join();
+        }
     }
 }
 
