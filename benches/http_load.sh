@@ -3,6 +3,7 @@
 #
 #   benches/http_load.sh            # ~10 s per scenario, 32 keep-alive connections
 #   DURATION=5s CONNECTIONS=64 THREADS=2 benches/http_load.sh
+#   STORE=postgres://user@host/db benches/http_load.sh   # on PostgreSQL (an empty database)
 #
 # Scenarios, each on a fresh server over a temp dir with the shipped rules:
 #   balance   GET /api/card/balance/by/number/{n}, Basic auth, a card with 4 lots
@@ -90,7 +91,7 @@ CLIENT_AUTH="Authorization: Basic $(printf 'client:client-pass' | base64)"
 start_server() { # $1 = data dir; sets PORT and BASE
     PORT=$(free_port)
     "$CASHDESK" serve --data "$1" --rules "$ROOT/rules" --users "$USERS" --listen "127.0.0.1:$PORT" \
-        >"$WORK/serve-$PORT.log" 2>&1 &
+        ${STORE:+--store "$STORE"} >"$WORK/serve-$PORT.log" 2>&1 &
     PIDS+=($!)
     wait_port "$PORT"
     BASE=http://127.0.0.1:$PORT

@@ -110,6 +110,39 @@ struct ServeArgs {
     /// Run on a fresh demo data set with one user per role, and print how to call it.
     #[arg(long)]
     demo: bool,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// Where the cards, contacts and receipts live, and a PostgreSQL store's pool.
+#[derive(Args, Clone, Default)]
+struct StoreArgs {
+    /// The store: a directory (sled) or postgres://user:password@host:port/database
+    /// (PostgreSQL; several servers may share it, DATA then holds only this
+    /// server's journal). Default: sled in DATA/store.
+    #[arg(long, env = "CASHDESK_STORE")]
+    store: Option<String>,
+    /// PostgreSQL: most connections this server holds (default 16).
+    #[arg(long, env = "CASHDESK_PG_POOL_SIZE", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pg_pool_size: Option<u32>,
+    /// PostgreSQL: seconds to wait for a connection, new or from the pool (default 5).
+    #[arg(long, env = "CASHDESK_PG_CONNECT_TIMEOUT", value_parser = seconds)]
+    pg_connect_timeout: Option<f64>,
+    /// PostgreSQL: seconds a statement, lock waits included, may run (default 30).
+    #[arg(long, env = "CASHDESK_PG_STATEMENT_TIMEOUT", value_parser = seconds)]
+    pg_statement_timeout: Option<f64>,
+}
+
+impl StoreArgs {
+    fn pg_options(&self) -> cashdesk_card::store::PgOptions {
+        let d = cashdesk_card::store::PgOptions::default();
+        let secs = std::time::Duration::from_secs_f64;
+        cashdesk_card::store::PgOptions {
+            pool_size: self.pg_pool_size.unwrap_or(d.pool_size),
+            connect_timeout: self.pg_connect_timeout.map(secs).unwrap_or(d.connect_timeout),
+            statement_timeout: self.pg_statement_timeout.map(secs).unwrap_or(d.statement_timeout),
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -209,6 +242,8 @@ struct ImportArgs {
     /// Config file (its `data` and `rules` keys are used).
     #[arg(long, env = "CASHDESK_CONFIG")]
     config: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreArgs,
     what: ImportWhat,
     file: PathBuf,
     /// No progress bar.
@@ -393,6 +428,8 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         shutdown_timeout: conn.shutdown_timeout,
         tls: conn.tls,
         pid_file,
+        store: a.store.store.clone(),
+        pg: a.store.pg_options(),
         ..ServeConfig::new(
             need(a.data.or(file.data), "data")?,
             need(a.rules.or(file.rules), "rules")?,
@@ -425,9 +462,10 @@ fn import(a: ImportArgs) -> anyhow::Result<()> {
     let rules_dir =
         a.rules.or(file.rules).context("--rules is required (or CASHDESK_RULES, or `rules` in --config)")?;
     let rules = RuleSet::load_dir(&rules_dir).map_err(|e| anyhow::anyhow!("the rules do not check:\n{e}"))?;
-    let store = cashdesk_card::store::SledStore::open(&data.join("store")).map_err(|e| store_error(e, &data))?;
+    let store = cashdesk_card::store::open_store(a.store.store.as_deref(), &data, &a.store.pg_options())
+        .map_err(|e| store_error(e, &data))?;
     let service = cashdesk_card::service::CardService::new(
-        std::sync::Arc::new(store),
+        store,
         std::sync::Arc::new(cashdesk_card::rules::RuleHandle::new(rules)),
     );
     let kind = match a.what {

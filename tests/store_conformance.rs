@@ -25,3 +25,23 @@ mod sled_run_twice {
         super::SledStore::temporary().expect("sled")
     )));
 }
+
+/// A fresh database per test on the server CASHDESK_TEST_PG names (see
+/// `cashdesk_card::store::pg::testing`); dropped after the test.
+fn pg_available() -> bool {
+    cashdesk_card::store::pg::testing::test_server().is_some()
+}
+
+fn pg_store(serializable: bool) -> cashdesk_card::store::pg::testing::TestStore {
+    cashdesk_card::store::pg::testing::TestDatabase::create(serializable).expect("checked available").store()
+}
+
+mod pg {
+    cashdesk_card::store_conformance_tests!(available = super::pg_available, || super::pg_store(false));
+}
+
+/// The same tests with the database's default isolation SERIALIZABLE:
+/// conflicts become serialisation failures, and the operations run again.
+mod pg_serializable {
+    cashdesk_card::store_conformance_tests!(available = super::pg_available, || super::pg_store(true));
+}

@@ -28,7 +28,7 @@ use crate::http::{api, App};
 use crate::journal::Journal;
 use crate::rules::{RuleHandle, RuleSet};
 use crate::service::CardService;
-use crate::store::{SledStore, Store};
+use crate::store::Store;
 use accept::Connections;
 use conn::ConnShared;
 use std::net::SocketAddr;
@@ -80,6 +80,11 @@ pub struct ServeConfig {
     pub tls: Option<TlsFiles>,
     /// `None`: `DATA/cashdesk.pid`.
     pub pid_file: Option<PathBuf>,
+    /// `--store`: a sled directory or a `postgres://` URL; `None`: sled in
+    /// `DATA/store`. With PostgreSQL, DATA holds only this server's journal.
+    pub store: Option<String>,
+    /// Pool size and timeouts of a PostgreSQL store.
+    pub pg: crate::store::PgOptions,
 }
 
 impl ServeConfig {
@@ -97,6 +102,8 @@ impl ServeConfig {
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             tls: None,
             pid_file: None,
+            store: None,
+            pg: crate::store::PgOptions::default(),
         }
     }
 
@@ -139,7 +146,8 @@ impl Server {
         };
         std::fs::create_dir_all(&config.data)
             .map_err(|error| ServerError::DataDir { path: config.data.clone(), error })?;
-        let store: Arc<dyn Store> = Arc::new(SledStore::open(&config.data.join("store")).map_err(ServerError::Store)?);
+        let store: Arc<dyn Store> =
+            crate::store::open_store(config.store.as_deref(), &config.data, &config.pg).map_err(ServerError::Store)?;
         let journal =
             Arc::new(Journal::open(&config.data.join("journal"), config.log_requests).map_err(ServerError::Journal)?);
         let service = Arc::new(CardService::new(store, Arc::new(RuleHandle::new(rules))));

@@ -8,14 +8,16 @@
 //! durable. An engine may run an operation more than once (PostgreSQL does,
 //! after a serialisation conflict); only the last run's batch counts.
 //!
-//! Engines: [`SledStore`] (embedded, the default), [`MemStore`] (in memory,
-//! for tests and tools). Every engine passes the same [`conformance`] tests.
+//! Engines: [`SledStore`] (embedded, the default), [`PgStore`] (PostgreSQL,
+//! several servers on one database), [`MemStore`] (in memory, for tests and tools). Every engine passes the same [`conformance`] tests.
 //! The on-disk layout and the crash-safety argument are in docs/storage.md.
 
 pub mod conformance;
 mod error;
 pub mod group_commit;
 mod mem;
+mod open;
+pub mod pg;
 mod records;
 mod rerun;
 mod sled;
@@ -23,6 +25,8 @@ mod sled;
 pub use error::{Source, StoreError};
 pub use group_commit::FlushStats;
 pub use mem::MemStore;
+pub use open::open_store;
+pub use pg::{PgOptions, PgStore};
 pub use records::{
     contact_cursor, name_key, Batch, BlockRecord, CardChange, CardQuery, CardRecord, ContactQuery, ContactRecord,
     ContactWrite, HistoryEntry, Lot, Page, ReceiptLine, ReceiptRecord, ReceiptState, RedeemedPortion, ReturnRecord,

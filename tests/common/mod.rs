@@ -43,8 +43,25 @@ pub struct App {
     pub data: PathBuf,
     /// Where the server's standard error goes (default: the test's).
     pub stderr_file: Option<PathBuf>,
+    /// `--store` (a PostgreSQL URL), see [`test_store`].
+    pub store: Option<String>,
+    /// The throwaway database `store` names, dropped with the app.
+    pub db: Option<std::sync::Arc<cashdesk_card::store::pg::testing::TestDatabase>>,
     _tmp: Option<tempfile::TempDir>,
     child: Option<Child>,
+}
+
+/// The one switch that runs these tests on PostgreSQL:
+/// `CASHDESK_TEST_STORE=postgres` (with `CASHDESK_TEST_PG`) gives every app
+/// a fresh database of its own; otherwise the store is sled in `data`.
+pub fn test_store() -> Option<std::sync::Arc<cashdesk_card::store::pg::testing::TestDatabase>> {
+    match std::env::var("CASHDESK_TEST_STORE").as_deref() {
+        Ok("postgres") => Some(std::sync::Arc::new(
+            cashdesk_card::store::pg::testing::TestDatabase::create(false)
+                .expect("CASHDESK_TEST_STORE=postgres needs CASHDESK_TEST_PG"),
+        )),
+        _ => None,
+    }
 }
 
 pub fn rules_dir() -> PathBuf {
@@ -69,6 +86,8 @@ pub fn spawn_app_with_own_rules() -> App {
         dir,
         rules,
         stderr_file: None,
+        store: None,
+        db: test_store(),
         _tmp: Some(tmp),
         child: None,
     };
@@ -95,12 +114,19 @@ pub fn new_app() -> App {
         dir,
         rules: rules_dir(),
         stderr_file: None,
+        store: None,
+        db: test_store(),
         _tmp: Some(tmp),
         child: None,
     }
 }
 
 impl App {
+    /// The `--store` this app's server gets, if not sled in `data`.
+    pub fn store_url(&self) -> Option<String> {
+        self.store.clone().or_else(|| self.db.as_ref().map(|d| d.url().to_string()))
+    }
+
     /// (Re)starts the server process on this app's data directory.
     pub fn start(&mut self) {
         let mut child = Command::new(env!("CARGO_BIN_EXE_cashdesk"))
@@ -111,6 +137,7 @@ impl App {
             .arg("--users")
             .arg(self.dir.join("users.toml"))
             .args(["--listen", "127.0.0.1:0"])
+            .args(self.store_url().map(|u| format!("--store={u}")))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(match &self.stderr_file {

@@ -1,0 +1,202 @@
+//! The statements, prepared once per connection, and the point reads. A
+//! read inside `transact` locks what it finds (`FOR UPDATE`); outside, it is
+//! one indexed query on committed state.
+
+use super::errors;
+use crate::store::{CardRecord, CardView, ContactRecord, HistoryEntry, Lot, ReceiptRecord, StoreError};
+use postgres::types::Json;
+use postgres::{GenericClient, Row, Statement};
+
+/// A read, in its plain and its locking form.
+pub(super) struct Read {
+    pub plain: Statement,
+    pub locking: Statement,
+}
+
+/// Every statement the store runs, prepared on each new connection.
+pub(super) struct Statements {
+    pub card: Read,
+    pub contact: Read,
+    pub contact_by_mobile: Read,
+    pub contact_cards: Read,
+    pub lots: Read,
+    pub history: Read,
+    pub receipt: Read,
+    pub card_view: Statement,
+    pub card_len: Statement,
+    pub insert_card: Statement,
+    pub update_card: Statement,
+    pub update_lots: Statement,
+    pub insert_history: Statement,
+    pub upsert_contact: Statement,
+    pub upsert_contact_cards: Statement,
+    pub upsert_receipt: Statement,
+    pub cards_by_status: Statement,
+    pub contacts_by_code: Statement,
+    pub contacts_by_code_open: Statement,
+    pub contacts_by_name: Statement,
+    pub contacts_by_name_open: Statement,
+    pub card_count: Statement,
+}
+
+fn read(c: &mut postgres::Client, sql: &str) -> Result<Read, postgres::Error> {
+    Ok(Read { plain: c.prepare(sql)?, locking: c.prepare(&format!("{sql} FOR UPDATE"))? })
+}
+
+impl Statements {
+    pub fn prepare(c: &mut postgres::Client) -> Result<Statements, postgres::Error> {
+        Ok(Statements {
+            card: read(c, "SELECT rec FROM cards WHERE number = $1")?,
+            contact: read(c, "SELECT rec FROM contacts WHERE code = $1")?,
+            contact_by_mobile: read(c, "SELECT rec FROM contacts WHERE mobile = $1 LIMIT 1")?,
+            contact_cards: read(c, "SELECT numbers FROM contact_cards WHERE code = $1")?,
+            lots: read(c, "SELECT lots FROM cards WHERE number = $1")?,
+            history: read(c, "SELECT entry FROM history WHERE number = $1 ORDER BY seq")?,
+            receipt: read(c, "SELECT rec FROM receipts WHERE id = $1")?,
+            card_view: c.prepare(
+                "SELECT c.rec, c.lots, t.rec FROM cards c LEFT JOIN contacts t ON t.code = c.contact \
+                 WHERE c.number = $1",
+            )?,
+            card_len: c.prepare("SELECT history_len FROM cards WHERE number = $1 FOR UPDATE")?,
+            insert_card: c.prepare(
+                "INSERT INTO cards (number, status, contact, history_len, rec, lots) \
+                 VALUES ($1, $2, $3, $4, $5, coalesce($6, '[]'::json))",
+            )?,
+            update_card: c.prepare(
+                "UPDATE cards SET status = $2, contact = $3, history_len = $4, rec = $5, lots = coalesce($6, lots) \
+                 WHERE number = $1",
+            )?,
+            update_lots: c.prepare("UPDATE cards SET lots = $2 WHERE number = $1")?,
+            insert_history: c.prepare("INSERT INTO history (number, seq, entry) VALUES ($1, $2, $3)")?,
+            upsert_contact: c.prepare(
+                "INSERT INTO contacts (code, mobile, name_key, rec) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (code) DO UPDATE SET mobile = EXCLUDED.mobile, name_key = EXCLUDED.name_key, \
+                 rec = EXCLUDED.rec",
+            )?,
+            upsert_contact_cards: c.prepare(
+                "INSERT INTO contact_cards (code, numbers) VALUES ($1, $2) \
+                 ON CONFLICT (code) DO UPDATE SET numbers = EXCLUDED.numbers",
+            )?,
+            upsert_receipt: c.prepare(
+                "INSERT INTO receipts (id, card, rec) VALUES ($1, $2, $3) \
+                 ON CONFLICT (id) DO UPDATE SET card = EXCLUDED.card, rec = EXCLUDED.rec",
+            )?,
+            cards_by_status: c
+                .prepare("SELECT rec FROM cards WHERE status = $1 AND number > $2 ORDER BY number LIMIT $3")?,
+            contacts_by_code: c.prepare(
+                "SELECT rec FROM contacts WHERE code >= $1 AND code < $2 AND code > $3 ORDER BY code LIMIT $4",
+            )?,
+            contacts_by_code_open: c
+                .prepare("SELECT rec FROM contacts WHERE code >= $1 AND code > $2 ORDER BY code LIMIT $3")?,
+            contacts_by_name: c.prepare(
+                "SELECT rec FROM contacts WHERE name_key >= $1 AND name_key < $2 AND (name_key, code) > ($3, $4) \
+                 ORDER BY name_key, code LIMIT $5",
+            )?,
+            contacts_by_name_open: c.prepare(
+                "SELECT rec FROM contacts WHERE name_key >= $1 AND (name_key, code) > ($2, $3) \
+                 ORDER BY name_key, code LIMIT $4",
+            )?,
+            card_count: c.prepare("SELECT count(*) FROM cards")?,
+        })
+    }
+}
+
+/// Column `i` of `row` as the record `T` it holds as JSON.
+pub(super) fn json<T: serde::de::DeserializeOwned>(row: &Row, i: usize, key: &str) -> Result<T, StoreError> {
+    row.try_get::<_, Json<T>>(i)
+        .map(|j| j.0)
+        .map_err(|e| StoreError::Corrupt { key: key.to_string(), reason: e.to_string() })
+}
+
+fn opt_json<T: serde::de::DeserializeOwned>(row: &Row, i: usize, key: &str) -> Result<Option<T>, StoreError> {
+    row.try_get::<_, Option<Json<T>>>(i)
+        .map(|j| j.map(|j| j.0))
+        .map_err(|e| StoreError::Corrupt { key: key.to_string(), reason: e.to_string() })
+}
+
+/// No key holds a NUL (PostgreSQL text cannot), so a key with one finds nothing.
+fn storable(key: &str) -> bool {
+    !key.contains('\0')
+}
+
+/// The point reads, on a connection or inside a transaction.
+pub(super) struct Reads<'a, C: GenericClient> {
+    pub client: &'a mut C,
+    pub st: &'a Statements,
+    pub lock: bool,
+}
+
+impl<C: GenericClient> Reads<'_, C> {
+    fn pick<'s>(&self, r: &'s Read) -> &'s Statement {
+        if self.lock {
+            &r.locking
+        } else {
+            &r.plain
+        }
+    }
+
+    fn one<T: serde::de::DeserializeOwned>(
+        &mut self,
+        r: &Read,
+        key: &str,
+        what: &str,
+    ) -> Result<Option<T>, StoreError> {
+        if !storable(key) {
+            return Ok(None);
+        }
+        let st = self.pick(r).clone();
+        let rows = self.client.query(&st, &[&key]).map_err(|e| errors::map(what, e))?;
+        rows.first().map(|row| json(row, 0, key)).transpose()
+    }
+
+    pub fn card(&mut self, number: &str) -> Result<Option<CardRecord>, StoreError> {
+        self.one(&self.st.card, number, "reading a card")
+    }
+    pub fn contact(&mut self, code: &str) -> Result<Option<ContactRecord>, StoreError> {
+        self.one(&self.st.contact, code, "reading a contact")
+    }
+    pub fn contact_by_mobile(&mut self, e164: &str) -> Result<Option<ContactRecord>, StoreError> {
+        self.one(&self.st.contact_by_mobile, e164, "reading a contact by mobile")
+    }
+    pub fn lots(&mut self, number: &str) -> Result<Vec<Lot>, StoreError> {
+        Ok(self.one(&self.st.lots, number, "reading lots")?.unwrap_or_default())
+    }
+    pub fn receipt(&mut self, id: &str) -> Result<Option<ReceiptRecord>, StoreError> {
+        self.one(&self.st.receipt, id, "reading a receipt")
+    }
+    pub fn contact_cards(&mut self, code: &str) -> Result<Vec<String>, StoreError> {
+        if !storable(code) {
+            return Ok(Vec::new());
+        }
+        let st = self.pick(&self.st.contact_cards).clone();
+        let rows = self.client.query(&st, &[&code]).map_err(|e| errors::map("reading a contact's cards", e))?;
+        match rows.first() {
+            Some(row) => row
+                .try_get::<_, Vec<String>>(0)
+                .map_err(|e| StoreError::Corrupt { key: code.to_string(), reason: e.to_string() }),
+            None => Ok(Vec::new()),
+        }
+    }
+    pub fn history(&mut self, number: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+        if !storable(number) {
+            return Ok(Vec::new());
+        }
+        let st = self.pick(&self.st.history).clone();
+        let rows = self.client.query(&st, &[&number]).map_err(|e| errors::map("reading history", e))?;
+        rows.iter().map(|row| json(row, 0, number)).collect()
+    }
+    /// The balance read: one indexed query.
+    pub fn card_view(&mut self, number: &str) -> Result<Option<CardView>, StoreError> {
+        if !storable(number) {
+            return Ok(None);
+        }
+        let st = self.st.card_view.clone();
+        let rows = self.client.query(&st, &[&number]).map_err(|e| errors::map("reading a card", e))?;
+        let Some(row) = rows.first() else { return Ok(None) };
+        Ok(Some(CardView {
+            card: json(row, 0, number)?,
+            lots: json(row, 1, number)?,
+            contact: opt_json(row, 2, number)?,
+        }))
+    }
+}
