@@ -14,6 +14,11 @@
 #             comes after CARDS_PER_THREAD-1 others; each card alternates Block
 #             (reason 0 lost) and UnBlock (0 found). Every response body is checked
 #             and non-OK answers are counted and reported.
+#   calculate POST /api/purchase/Calculate as the cashier: three lines (one
+#             tobacco) and a redemption, on an Active card with 4 lots
+#   confirm   durable POST /api/purchase/Confirm as the cashier, a distinct
+#             receipt id per call, each wrk thread walking its own Active
+#             cards: 1 bonus redeemed and 4.95 accrued per call (checked)
 # Needs: wrk (apt-get install wrk; oha via cargo install as a fallback), curl, python3.
 # Cleans up servers and temp dirs on any exit.
 set -euo pipefail
@@ -87,6 +92,8 @@ echo 'admin-pass' | "$CASHDESK" user add --users "$USERS" --name admin --role ad
 echo 'client-pass' | "$CASHDESK" user add --users "$USERS" --name client --role client >/dev/null
 ADMIN=(-u admin:admin-pass)
 CLIENT_AUTH="Authorization: Basic $(printf 'client:client-pass' | base64)"
+echo 'cashier-pass' | "$CASHDESK" user add --users "$USERS" --name cashier --role cashier >/dev/null
+CASHIER_AUTH="Authorization: Basic $(printf 'cashier:cashier-pass' | base64)"
 
 start_server() { # $1 = data dir; sets PORT and BASE
     PORT=$(free_port)
@@ -119,6 +126,27 @@ for i in $(seq 0 $((THREADS * CARDS_PER_THREAD - 1))); do
     call PUT /api/admin/cards/$n '{"CategoryCode":0,"TypeCode":0}'
     call GET "/api/card/Issue?Number=$n"
     call POST /api/card/BindTo "{\"Number\":\"$n\",\"MobileNumber\":\"$m\"}"
+done
+# Purchases: Active bonus cards (type 0, 5%) with a large active lot; Calculate
+# reads one with four lots like the balance card, Confirm walks the others.
+CALC=300000000999
+log "seeding: $((THREADS * CARDS_PER_THREAD)) Active cards for Confirm, one for Calculate"
+active_card() { # NUMBER CONTACT MOBILE
+    call PUT /api/admin/contacts/"$2" "{\"MobileNumber\":\"$3\",\"Name\":\"Buyer $2\"}"
+    call PUT /api/admin/cards/"$1" '{"CategoryCode":0,"TypeCode":0}'
+    call GET "/api/card/Issue?Number=$1"
+    call POST /api/card/BindTo "{\"Number\":\"$1\",\"MobileNumber\":\"$3\"}"
+    call GET "/api/card/Active?Number=$1"
+}
+active_card $CALC P-calc +79139999999
+call POST /api/admin/cards/$CALC/bonuses '{"Amount":100,"TypeCode":0,"ActiveFrom":"2020-01-01","ExpireDate":"2099-12-31","Frozen":false}'
+call POST /api/admin/cards/$CALC/bonuses '{"Amount":12.5,"TypeCode":0,"ActiveFrom":"2020-01-01","ExpireDate":"2098-06-30","Frozen":false}'
+call POST /api/admin/cards/$CALC/bonuses '{"Amount":7,"TypeCode":1,"ActiveFrom":"2099-01-01","ExpireDate":"2099-12-31","Frozen":false}'
+call POST /api/admin/cards/$CALC/bonuses '{"Amount":3.25,"TypeCode":0,"ActiveFrom":"2020-01-01","ExpireDate":"2099-12-31","Frozen":true}'
+for i in $(seq 0 $((THREADS * CARDS_PER_THREAD - 1))); do
+    n=$((300000000000 + i))
+    active_card $n P-$i "$(printf '+7913%07d' "$i")"
+    call POST /api/admin/cards/$n/bonuses '{"Amount":1000000000,"TypeCode":0,"ActiveFrom":"2020-01-01","Frozen":false}'
 done
 BAL_BYTES=$(curl -s -H "$CLIENT_AUTH" "$BASE/api/card/balance/by/number/$BAL" | wc -c)
 log "balance body: $BAL_BYTES bytes"
@@ -188,6 +216,59 @@ function response(status, headers, body)
 end
 LUA
 
+# Calculate: one body, three lines (one tobacco), a redemption.
+cat "$WORK/report.lua" >"$WORK/calculate.lua"
+cat >>"$WORK/calculate.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "${CASHIER_AUTH#Authorization: }"
+wrk.body = '{"Number":"$CALC","Lines":[{"Position":1,"Amount":600},{"Position":2,"Amount":400},{"Position":3,"Amount":150,"Category":"tobacco"}],"Redeem":10}'
+LUA
+cat >>"$WORK/calculate.lua" <<'LUA'
+local ok_n, bad_n = 0, 0
+function response(status, headers, body)
+  if status == 200 and string.find(body, '"Status":true', 1, true) then ok_n = ok_n + 1
+  else
+    bad_n = bad_n + 1
+    if first_bad == nil then first_bad = status .. " " .. string.sub(body, 1, 200) end
+  end
+  ok = ok_n
+  bad = bad_n
+end
+LUA
+# Confirm: durable, distinct receipt ids (thread id and a counter), each
+# thread walks its own cards round-robin; 1 bonus redeemed, 4.95 accrued.
+cat "$WORK/report.lua" >"$WORK/confirm.lua"
+cat >>"$WORK/confirm.lua" <<LUA
+local per_thread = $CARDS_PER_THREAD
+local run = "$(date +%s%N)"
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "${CASHIER_AUTH#Authorization: }"
+LUA
+cat >>"$WORK/confirm.lua" <<'LUA'
+local next_card, sent, ok_n, bad_n, base = 0, 0, 0, 0, nil
+function request()
+  if base == nil then base = 300000000000 + id * per_thread end
+  local n = base + next_card
+  next_card = (next_card + 1) % per_thread
+  sent = sent + 1
+  local receipt = "L-" .. run .. "-" .. id .. "-" .. sent
+  return wrk.format(nil, "/api/purchase/Confirm", nil,
+    '{"ReceiptId":"' .. receipt .. '","Number":"' .. n .. '","Lines":[{"Position":1,"Amount":100}],"Redeem":1}')
+end
+function response(status, headers, body)
+  if status == 200 and string.find(body, '"Status":true', 1, true) and string.find(body, '"Accrued":4.95', 1, true) then
+    ok_n = ok_n + 1
+  else
+    bad_n = bad_n + 1
+    if first_bad == nil then first_bad = status .. " " .. string.sub(body, 1, 200) end
+  end
+  ok = ok_n
+  bad = bad_n
+end
+LUA
+
 run_wrk() { # NAME SCRIPT URL
     log "wrk $1: $CONNECTIONS connections, $THREADS threads, $DURATION"
     wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --timeout 10s -s "$2" "$3" >"$WORK/wrk-$1.txt" 2>"$WORK/wrk-$1.err"
@@ -198,6 +279,8 @@ run_wrk() { # NAME SCRIPT URL
 RESULTS=$WORK/results.txt
 run_wrk balance "$WORK/get.lua" "$BASE/api/card/balance/by/number/$BAL" >>"$RESULTS"
 run_wrk block "$WORK/block.lua" "$BASE/" >>"$RESULTS"
+run_wrk calculate "$WORK/calculate.lua" "$BASE/api/purchase/Calculate" >>"$RESULTS"
+run_wrk confirm "$WORK/confirm.lua" "$BASE/" >>"$RESULTS"
 
 BARE_PORT=$(free_port)
 "$BARE" "$BARE_PORT" "$BAL_BYTES" >"$WORK/bare.log" 2>&1 &
@@ -216,8 +299,9 @@ for line in open(sys.argv[1]):
     rows[name] = {k: float(v) for k, v in (x.split("=") for x in kv)}
 print(f"\ncashdesk HTTP load: {sys.argv[3]} keep-alive connections, body {sys.argv[2]} bytes, {sys.argv[4]} CPUs (wrk on the same machine)\n")
 print(f"{'scenario':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
-label = {"balance": "balance by number (auth)", "bare": "bare warp, same body", "block": "Block/UnBlock calls"}
-for name in ("balance", "bare", "block"):
+label = {"balance": "balance by number (auth)", "bare": "bare warp, same body", "block": "Block/UnBlock calls",
+         "calculate": "Calculate (3 lines, redeem)", "confirm": "Confirm (durable)"}
+for name in ("balance", "bare", "block", "calculate", "confirm"):
     r = rows[name]
     rps = r["requests"] / r["seconds"]
     errs = r["socket_errors"] + r["non2xx"] + r["bad"]
@@ -225,5 +309,8 @@ for name in ("balance", "bare", "block"):
 b = rows["block"]
 pairs = b["ok"] / 2 / b["seconds"]
 print(f"\nBlock/UnBlock pairs/s (OK answers / 2): {pairs:.0f}   (non-OK answers: {b['bad']:.0f} of {b['requests']:.0f})")
+rate = lambda n: rows[n]["requests"] / rows[n]["seconds"]
+print(f"Calculate / balance throughput ratio: {rate('calculate')/rate('balance'):.2f}   (target >= 0.8)")
+print(f"Confirm / Block+UnBlock calls ratio: {rate('confirm')/rate('block'):.2f}   (target >= 0.8; non-OK Confirms: {rows['confirm']['bad']:.0f})")
 print(f"balance / bare throughput ratio: {rows['balance']['requests']/rows['balance']['seconds'] / (rows['bare']['requests']/rows['bare']['seconds']):.2f}")
 PY
