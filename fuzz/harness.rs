@@ -268,11 +268,8 @@ impl PurchaseFixture {
     /// The active balance of the sale's card, via Calculate with one line and
     /// no redemption (`None` when the card is not found or may not earn).
     fn active_balance(&self, sale: &cashdesk_card::service::SaleInput) -> Option<Amount> {
-        let line = cashdesk_card::service::LineInput {
-            position: Some("1".into()),
-            amount: Some("1".into()),
-            category: None,
-        };
+        let line =
+            cashdesk_card::service::LineInput { position: Some("1".into()), amount: Some("1".into()), category: None };
         let probe = cashdesk_card::service::SaleInput {
             number: sale.number.clone(),
             mobile: sale.mobile.clone(),

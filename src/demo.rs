@@ -453,7 +453,8 @@ mod tests {
         assert!(summary.to_string().contains("DEMO-R-2"));
         // 1000 moved to the card, 250 and 100 redeemed, 30 of R-2's 60 given back.
         let card = &summary.cards[6].number;
-        let probe = SaleInput { number: Some(card.clone()), lines: Some(vec![line("1", "1", None)]), ..Default::default() };
+        let probe =
+            SaleInput { number: Some(card.clone()), lines: Some(vec![line("1", "1", None)]), ..Default::default() };
         assert_eq!(service.calculate(&admin, &probe, today()).unwrap().active_balance.to_string(), "680");
     }
 }

@@ -150,9 +150,9 @@ impl Store for TestStore {
 /// otherwise `None` and the test uses its usual engine.
 pub fn store_from_env() -> Option<TestStore> {
     match std::env::var("CASHDESK_TEST_STORE").as_deref() {
-        Ok("postgres") => Some(
-            TestDatabase::create(false).expect("CASHDESK_TEST_STORE=postgres needs CASHDESK_TEST_PG").store(),
-        ),
+        Ok("postgres") => {
+            Some(TestDatabase::create(false).expect("CASHDESK_TEST_STORE=postgres needs CASHDESK_TEST_PG").store())
+        }
         _ => None,
     }
 }
