@@ -16,6 +16,9 @@
 #             and non-OK answers are counted and reported.
 #   calculate POST /api/purchase/Calculate as the cashier: three lines (one
 #             tobacco) and a redemption, on an Active card with 4 lots
+#   balance_slowloris  balance again while SLOWLORIS (default 5000; 0: skip)
+#             half-open connections are held by benches/slowloris.py; the
+#             server's CPU over a quiet 12 s while it holds and sheds them
 #   confirm   durable POST /api/purchase/Confirm as the cashier, a distinct
 #             receipt id per call, each wrk thread walking its own Active
 #             cards: 1 bonus redeemed and 4.95 accrued per call (checked)
@@ -27,6 +30,7 @@ DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 CARDS_PER_THREAD=${CARDS_PER_THREAD:-64}
+SLOWLORIS=${SLOWLORIS:-5000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
@@ -76,6 +80,7 @@ for l in sys.stdin:
 CASHDESK=$CARGO_TARGET_DIR/release/cashdesk
 [ -x "$CASHDESK" ] && [ -x "$BARE" ] || { echo "build did not produce the binaries" >&2; exit 1; }
 
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system, in clock ticks
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 wait_port() {
     for _ in $(seq 1 200); do
@@ -99,6 +104,7 @@ start_server() { # $1 = data dir; sets PORT and BASE
     PORT=$(free_port)
     "$CASHDESK" serve --data "$1" --rules "$ROOT/rules" --users "$USERS" --listen "127.0.0.1:$PORT" \
         ${STORE:+--store "$STORE"} >"$WORK/serve-$PORT.log" 2>&1 &
+    SERVER_PID=$!
     PIDS+=($!)
     wait_port "$PORT"
     BASE=http://127.0.0.1:$PORT
@@ -279,6 +285,25 @@ run_wrk() { # NAME SCRIPT URL
 RESULTS=$WORK/results.txt
 run_wrk balance "$WORK/get.lua" "$BASE/api/card/balance/by/number/$BAL" >>"$RESULTS"
 run_wrk block "$WORK/block.lua" "$BASE/" >>"$RESULTS"
+if [ "$SLOWLORIS" -gt 0 ]; then
+    # Balance again while SLOWLORIS half-open connections are held; the server
+    # closes them at its header timeout (default 10 s) and they come back.
+    # Its CPU is read over a quiet 12 s that includes the first such close.
+    secs=${DURATION%s}
+    python3 "$ROOT/benches/slowloris.py" "$PORT" "$SLOWLORIS" $((secs + 16)) >"$WORK/slowloris.txt" &
+    SLOW_PID=$!
+    PIDS+=($SLOW_PID)
+    sleep 2
+    t0=$(date +%s.%N); c0=$(cpu_ticks "$SERVER_PID")
+    sleep 12
+    t1=$(date +%s.%N); c1=$(cpu_ticks "$SERVER_PID")
+    run_wrk balance_slowloris "$WORK/get.lua" "$BASE/api/card/balance/by/number/$BAL" >>"$RESULTS"
+    wait "$SLOW_PID" || true
+    python3 -c "import os,sys; t0,t1,c0,c1,n=map(float,sys.argv[1:]); print(f'server CPU while holding and shedding {n:.0f} half-open connections (no other load): {(c1-c0)/os.sysconf(\"SC_CLK_TCK\")/(t1-t0):.1%} of one core')" \
+        "$t0" "$t1" "$c0" "$c1" "$SLOWLORIS" >"$WORK/slowloris-cpu.txt"
+fi
+run_wrk calculate "$WORK/calculate.lua" "$BASE/api/purchase/Calculate" >>"$RESULTS"
+run_wrk confirm "$WORK/confirm.lua" "$BASE/" >>"$RESULTS"
 run_wrk calculate "$WORK/calculate.lua" "$BASE/api/purchase/Calculate" >>"$RESULTS"
 run_wrk confirm "$WORK/confirm.lua" "$BASE/" >>"$RESULTS"
 
@@ -291,6 +316,7 @@ GOT=$(curl -s "http://127.0.0.1:$BARE_PORT/x" | wc -c)
 run_wrk bare "$WORK/report.lua" "http://127.0.0.1:$BARE_PORT/api/card/balance/by/number/$BAL" >>"$RESULTS"
 
 # --- table --------------------------------------------------------------------
+[ -f "$WORK/slowloris.txt" ] && cat "$WORK/slowloris.txt" "$WORK/slowloris-cpu.txt" >&2
 python3 - "$RESULTS" "$BAL_BYTES" "$CONNECTIONS" "$(nproc)" <<'PY'
 import sys
 rows = {}
@@ -300,8 +326,11 @@ for line in open(sys.argv[1]):
 print(f"\ncashdesk HTTP load: {sys.argv[3]} keep-alive connections, body {sys.argv[2]} bytes, {sys.argv[4]} CPUs (wrk on the same machine)\n")
 print(f"{'scenario':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
 label = {"balance": "balance by number (auth)", "bare": "bare warp, same body", "block": "Block/UnBlock calls",
-         "calculate": "Calculate (3 lines, redeem)", "confirm": "Confirm (durable)"}
-for name in ("balance", "bare", "block", "calculate", "confirm"):
+         "calculate": "Calculate (3 lines, redeem)", "confirm": "Confirm (durable)",
+         "balance_slowloris": "balance, half-open held"}
+for name in ("balance", "balance_slowloris", "bare", "block", "calculate", "confirm"):
+    if name not in rows:
+        continue
     r = rows[name]
     rps = r["requests"] / r["seconds"]
     errs = r["socket_errors"] + r["non2xx"] + r["bad"]

@@ -515,14 +515,16 @@ pub fn seed(service: &CardService) -> Result<DemoSummary, Failure> {
 fn print_purchase_lines(out: &mut impl std::io::Write, base: &str, cashier: &str, summary: &DemoSummary) {
     let Some(card) = summary.receipts.first().map(|r| r.number.as_str()) else { return };
     let lines = r#""Lines":[{"Position":1,"Amount":600},{"Position":2,"Amount":400,"Category":"tobacco"}]"#;
-    let mut post = |method: &str, body: String| {
+    let sale = format!(r#""ReceiptId":"DEMO-R-4","Number":"{card}",{lines},"Redeem":100"#);
+    let calls = [
+        ("Calculate", format!(r#""Number":"{card}",{lines},"Redeem":100"#)),
+        ("Confirm", sale),
+        ("Return", r#""ReceiptId":"DEMO-R-4","ReturnId":"DEMO-RT-2","Lines":[{"Position":1,"Amount":150}]"#.into()),
+        ("Cancel", r#""ReceiptId":"DEMO-R-4""#.into()),
+    ];
+    for (method, body) in calls {
         let _ = writeln!(out, "  curl -s -u {cashier} -X POST {base}/api/purchase/{method} -d '{{{body}}}'");
-    };
-    post("Calculate", format!(r#""Number":"{card}",{lines},"Redeem":100"#));
-    post("Confirm", format!(r#""ReceiptId":"DEMO-R-4","Number":"{card}",{lines},"Redeem":100"#));
-    post("Return", r#""ReceiptId":"DEMO-R-4","ReturnId":"DEMO-RT-2","Lines":[{"Position":1,"Amount":150}]"#.into());
-    post("Cancel", r#""ReceiptId":"DEMO-R-4""#.into());
-    drop(post);
+    }
     let _ = writeln!(out, "  curl -s -u {cashier} {base}/api/purchase/Receipt/DEMO-R-2");
 }
 
