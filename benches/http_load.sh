@@ -4,6 +4,9 @@
 #   benches/http_load.sh            # ~10 s per scenario, 32 keep-alive connections
 #   DURATION=5s CONNECTIONS=64 THREADS=2 benches/http_load.sh
 #   STORE=postgres://user@host/db benches/http_load.sh   # on PostgreSQL (an empty database)
+#   SERVERS=2 STORE=postgres://… benches/http_load.sh    # two servers on one database; each
+#             scenario splits its connections over both (one wrk per server) and
+#             the table sums their requests (p50/p99: the worse of the two)
 #
 # Scenarios, each on a fresh server over a temp dir with the shipped rules:
 #   balance   GET /api/card/balance/by/number/{n}, Basic auth, a card with 4 lots
@@ -31,6 +34,12 @@ CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 CARDS_PER_THREAD=${CARDS_PER_THREAD:-64}
 SLOWLORIS=${SLOWLORIS:-5000}
+SERVERS=${SERVERS:-1}
+if [ "$SERVERS" -gt 1 ] && [ -z "${STORE:-}" ]; then
+    echo "SERVERS=$SERVERS needs STORE=postgres://… (one database for all of them)" >&2
+    exit 1
+fi
+INSTANCES_CARDS=$((SERVERS * THREADS * CARDS_PER_THREAD))
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
@@ -117,7 +126,14 @@ call() { # METHOD PATH [BODY] — fails unless the answer is Status true
 }
 
 start_server "$WORK/data"
-log "seeding: balance card with 4 lots, $((THREADS * CARDS_PER_THREAD)) bound cards for Block/UnBlock"
+FIRST_PORT=$PORT FIRST_PID=$SERVER_PID
+BASES=("$BASE")
+for k in $(seq 1 $((SERVERS - 1))); do
+    start_server "$WORK/data$k"
+    BASES+=("$BASE")
+done
+PORT=$FIRST_PORT SERVER_PID=$FIRST_PID BASE=${BASES[0]}
+log "seeding: balance card with 4 lots, $INSTANCES_CARDS bound cards for Block/UnBlock"
 BAL=100000000001
 call PUT /api/admin/cards/$BAL '{"CategoryCode":0,"TypeCode":2}'
 call POST /api/admin/cards/$BAL/bonuses '{"Amount":100,"TypeCode":0,"ActiveFrom":"2020-01-01","ExpireDate":"2099-12-31","Frozen":false}'
@@ -125,7 +141,7 @@ call POST /api/admin/cards/$BAL/bonuses '{"Amount":12.5,"TypeCode":0,"ActiveFrom
 call POST /api/admin/cards/$BAL/bonuses '{"Amount":7,"TypeCode":1,"ActiveFrom":"2099-01-01","ExpireDate":"2099-12-31","Frozen":false}'
 call POST /api/admin/cards/$BAL/bonuses '{"Amount":3.25,"TypeCode":0,"ActiveFrom":"2020-01-01","ExpireDate":"2099-12-31","Frozen":true}'
 call GET "/api/card/Issue?Number=$BAL"
-for i in $(seq 0 $((THREADS * CARDS_PER_THREAD - 1))); do
+for i in $(seq 0 $((INSTANCES_CARDS - 1))); do
     n=$((200000000000 + i))
     m=$(printf '+7912%07d' "$i")
     call PUT /api/admin/contacts/C-$i "{\"MobileNumber\":\"$m\",\"Name\":\"Load $i\"}"
@@ -136,7 +152,7 @@ done
 # Purchases: Active bonus cards (type 0, 5%) with a large active lot; Calculate
 # reads one with four lots like the balance card, Confirm walks the others.
 CALC=300000000999
-log "seeding: $((THREADS * CARDS_PER_THREAD)) Active cards for Confirm, one for Calculate"
+log "seeding: $INSTANCES_CARDS Active cards for Confirm, one for Calculate"
 active_card() { # NUMBER CONTACT MOBILE
     call PUT /api/admin/contacts/"$2" "{\"MobileNumber\":\"$3\",\"Name\":\"Buyer $2\"}"
     call PUT /api/admin/cards/"$1" '{"CategoryCode":0,"TypeCode":0}'
@@ -149,7 +165,7 @@ call POST /api/admin/cards/$CALC/bonuses '{"Amount":100,"TypeCode":0,"ActiveFrom
 call POST /api/admin/cards/$CALC/bonuses '{"Amount":12.5,"TypeCode":0,"ActiveFrom":"2020-01-01","ExpireDate":"2098-06-30","Frozen":false}'
 call POST /api/admin/cards/$CALC/bonuses '{"Amount":7,"TypeCode":1,"ActiveFrom":"2099-01-01","ExpireDate":"2099-12-31","Frozen":false}'
 call POST /api/admin/cards/$CALC/bonuses '{"Amount":3.25,"TypeCode":0,"ActiveFrom":"2020-01-01","ExpireDate":"2099-12-31","Frozen":true}'
-for i in $(seq 0 $((THREADS * CARDS_PER_THREAD - 1))); do
+for i in $(seq 0 $((INSTANCES_CARDS - 1))); do
     n=$((300000000000 + i))
     active_card $n P-$i "$(printf '+7913%07d' "$i")"
     call POST /api/admin/cards/$n/bonuses '{"Amount":1000000000,"TypeCode":0,"ActiveFrom":"2020-01-01","Frozen":false}'
@@ -198,7 +214,7 @@ wrk.headers["Authorization"] = "${CLIENT_AUTH#Authorization: }"
 LUA
 cat >>"$WORK/block.lua" <<'LUA'
 function request()
-  if base == nil then base = 200000000000 + id * per_thread end
+  if base == nil then base = 200000000000 + (__INSTANCE__ * __THREADS__ + id) * per_thread end
   local i = next_card
   next_card = (next_card + 1) % per_thread
   local n = base + i
@@ -255,11 +271,11 @@ LUA
 cat >>"$WORK/confirm.lua" <<'LUA'
 local next_card, sent, ok_n, bad_n, base = 0, 0, 0, 0, nil
 function request()
-  if base == nil then base = 300000000000 + id * per_thread end
+  if base == nil then base = 300000000000 + (__INSTANCE__ * __THREADS__ + id) * per_thread end
   local n = base + next_card
   next_card = (next_card + 1) % per_thread
   sent = sent + 1
-  local receipt = "L-" .. run .. "-" .. id .. "-" .. sent
+  local receipt = "L-" .. run .. "-" .. __INSTANCE__ .. "-" .. id .. "-" .. sent
   return wrk.format(nil, "/api/purchase/Confirm", nil,
     '{"ReceiptId":"' .. receipt .. '","Number":"' .. n .. '","Lines":[{"Position":1,"Amount":100}],"Redeem":1}')
 end
@@ -275,16 +291,26 @@ function response(status, headers, body)
 end
 LUA
 
-run_wrk() { # NAME SCRIPT URL
-    log "wrk $1: $CONNECTIONS connections, $THREADS threads, $DURATION"
-    wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --timeout 10s -s "$2" "$3" >"$WORK/wrk-$1.txt" 2>"$WORK/wrk-$1.err"
+run_wrk_at() { # NAME SCRIPT URL [CONNECTIONS] — one wrk; prints its RESULT line as NAME …
+    wrk -t "$THREADS" -c "${4:-$CONNECTIONS}" -d "$DURATION" --timeout 10s -s "$2" "$3" >"$WORK/wrk-$1.txt" 2>"$WORK/wrk-$1.err"
     sed 's/^/   /' "$WORK/wrk-$1.err" >&2
-    grep '^RESULT' "$WORK/wrk-$1.txt" | sed "s/^RESULT/$1/"
+    grep '^RESULT' "$WORK/wrk-$1.txt" | sed "s/^RESULT/${1%@*}/"
+}
+run_wrk() { # NAME SCRIPT PATH — one wrk per server, the connections split over them
+    log "wrk $1: $CONNECTIONS connections over $SERVERS server(s), $THREADS threads each, $DURATION"
+    local k pids=()
+    for k in $(seq 0 $((SERVERS - 1))); do
+        sed "s/__INSTANCE__/$k/g; s/__THREADS__/$THREADS/g" "$2" >"$2.$k"
+        run_wrk_at "$1@$k" "$2.$k" "${BASES[$k]}$3" $((CONNECTIONS / SERVERS)) >"$WORK/result-$1-$k.txt" &
+        pids+=($!)
+    done
+    for k in "${pids[@]}"; do wait "$k"; done
+    cat "$WORK"/result-"$1"-*.txt
 }
 
 RESULTS=$WORK/results.txt
-run_wrk balance "$WORK/get.lua" "$BASE/api/card/balance/by/number/$BAL" >>"$RESULTS"
-run_wrk block "$WORK/block.lua" "$BASE/" >>"$RESULTS"
+run_wrk balance "$WORK/get.lua" "/api/card/balance/by/number/$BAL" >>"$RESULTS"
+run_wrk block "$WORK/block.lua" "/" >>"$RESULTS"
 if [ "$SLOWLORIS" -gt 0 ]; then
     # Balance again while SLOWLORIS half-open connections are held; the server
     # closes them at its header timeout (default 10 s) and they come back.
@@ -297,13 +323,13 @@ if [ "$SLOWLORIS" -gt 0 ]; then
     t0=$(date +%s.%N); c0=$(cpu_ticks "$SERVER_PID")
     sleep 12
     t1=$(date +%s.%N); c1=$(cpu_ticks "$SERVER_PID")
-    run_wrk balance_slowloris "$WORK/get.lua" "$BASE/api/card/balance/by/number/$BAL" >>"$RESULTS"
+    run_wrk balance_slowloris "$WORK/get.lua" "/api/card/balance/by/number/$BAL" >>"$RESULTS"
     wait "$SLOW_PID" || true
     python3 -c "import os,sys; t0,t1,c0,c1,n=map(float,sys.argv[1:]); print(f'server CPU while holding and shedding {n:.0f} half-open connections (no other load): {(c1-c0)/os.sysconf(\"SC_CLK_TCK\")/(t1-t0):.1%} of one core')" \
         "$t0" "$t1" "$c0" "$c1" "$SLOWLORIS" >"$WORK/slowloris-cpu.txt"
 fi
-run_wrk calculate "$WORK/calculate.lua" "$BASE/api/purchase/Calculate" >>"$RESULTS"
-run_wrk confirm "$WORK/confirm.lua" "$BASE/" >>"$RESULTS"
+run_wrk calculate "$WORK/calculate.lua" "/api/purchase/Calculate" >>"$RESULTS"
+run_wrk confirm "$WORK/confirm.lua" "/" >>"$RESULTS"
 run_wrk calculate "$WORK/calculate.lua" "$BASE/api/purchase/Calculate" >>"$RESULTS"
 run_wrk confirm "$WORK/confirm.lua" "$BASE/" >>"$RESULTS"
 
@@ -313,17 +339,23 @@ PIDS+=($!)
 wait_port "$BARE_PORT"
 GOT=$(curl -s "http://127.0.0.1:$BARE_PORT/x" | wc -c)
 [ "$GOT" = "$BAL_BYTES" ] || { echo "bare body is $GOT bytes, wanted $BAL_BYTES" >&2; exit 1; }
-run_wrk bare "$WORK/report.lua" "http://127.0.0.1:$BARE_PORT/api/card/balance/by/number/$BAL" >>"$RESULTS"
+log "wrk bare: $CONNECTIONS connections, $THREADS threads, $DURATION"
+run_wrk_at bare "$WORK/report.lua" "http://127.0.0.1:$BARE_PORT/api/card/balance/by/number/$BAL" >>"$RESULTS"
 
 # --- table --------------------------------------------------------------------
 [ -f "$WORK/slowloris.txt" ] && cat "$WORK/slowloris.txt" "$WORK/slowloris-cpu.txt" >&2
-python3 - "$RESULTS" "$BAL_BYTES" "$CONNECTIONS" "$(nproc)" <<'PY'
+python3 - "$RESULTS" "$BAL_BYTES" "$CONNECTIONS" "$(nproc)" "$SERVERS" <<'PY'
 import sys
 rows = {}
 for line in open(sys.argv[1]):
     name, *kv = line.split()
-    rows[name] = {k: float(v) for k, v in (x.split("=") for x in kv)}
-print(f"\ncashdesk HTTP load: {sys.argv[3]} keep-alive connections, body {sys.argv[2]} bytes, {sys.argv[4]} CPUs (wrk on the same machine)\n")
+    r = {k: float(v) for k, v in (x.split("=") for x in kv)}
+    if name in rows:  # one row per server: add the counts, keep the worse times
+        for k, v in r.items():
+            rows[name][k] = max(rows[name][k], v) if k in ("seconds", "p50_us", "p99_us", "max_us") else rows[name][k] + v
+    else:
+        rows[name] = r
+print(f"\ncashdesk HTTP load: {sys.argv[3]} keep-alive connections over {sys.argv[5]} server(s), body {sys.argv[2]} bytes, {sys.argv[4]} CPUs (wrk on the same machine)\n")
 print(f"{'scenario':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
 label = {"balance": "balance by number (auth)", "bare": "bare warp, same body", "block": "Block/UnBlock calls",
          "calculate": "Calculate (3 lines, redeem)", "confirm": "Confirm (durable)",
