@@ -22,6 +22,8 @@
 #   balance_slowloris  balance again while SLOWLORIS (default 5000; 0: skip)
 #             half-open connections are held by benches/slowloris.py; the
 #             server's CPU over a quiet 12 s while it holds and sheds them
+#   balance_tls  balance over HTTPS (TLS=1, the default; one server only): the
+#             server restarted on its data with a self-signed certificate
 #   confirm   durable POST /api/purchase/Confirm as the cashier, a distinct
 #             receipt id per call, each wrk thread walking its own Active
 #             cards: 1 bonus redeemed and 4.95 accrued per call (checked)
@@ -35,6 +37,7 @@ THREADS=${THREADS:-2}
 CARDS_PER_THREAD=${CARDS_PER_THREAD:-64}
 SLOWLORIS=${SLOWLORIS:-5000}
 SERVERS=${SERVERS:-1}
+TLS=${TLS:-1}
 if [ "$SERVERS" -gt 1 ] && [ -z "${STORE:-}" ]; then
     echo "SERVERS=$SERVERS needs STORE=postgres://… (one database for all of them)" >&2
     exit 1
@@ -339,6 +342,21 @@ PIDS+=($!)
 wait_port "$BARE_PORT"
 GOT=$(curl -s "http://127.0.0.1:$BARE_PORT/x" | wc -c)
 [ "$GOT" = "$BAL_BYTES" ] || { echo "bare body is $GOT bytes, wanted $BAL_BYTES" >&2; exit 1; }
+if [ "$TLS" = 1 ] && [ "$SERVERS" = 1 ]; then
+    # Balance over HTTPS: the same server restarted on its data with a
+    # self-signed certificate (wrk does not verify it; tests/serve_tls.rs
+    # checks a verifying client).
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+        -addext subjectAltName=IP:127.0.0.1 -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+    kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
+    PORT=$(free_port)
+    "$CASHDESK" serve --data "$WORK/data" --rules "$ROOT/rules" --users "$USERS" --listen "127.0.0.1:$PORT" \
+        ${STORE:+--store "$STORE"} --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem" >"$WORK/serve-tls.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 1 200); do curl -sk -o /dev/null "https://127.0.0.1:$PORT/health" && break; sleep 0.05; done
+    log "wrk balance_tls: $CONNECTIONS connections, $THREADS threads, $DURATION"
+    run_wrk_at balance_tls "$WORK/get.lua" "https://127.0.0.1:$PORT/api/card/balance/by/number/$BAL" >>"$RESULTS"
+fi
 log "wrk bare: $CONNECTIONS connections, $THREADS threads, $DURATION"
 run_wrk_at bare "$WORK/report.lua" "http://127.0.0.1:$BARE_PORT/api/card/balance/by/number/$BAL" >>"$RESULTS"
 
@@ -359,8 +377,8 @@ print(f"\ncashdesk HTTP load: {sys.argv[3]} keep-alive connections over {sys.arg
 print(f"{'scenario':<28}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
 label = {"balance": "balance by number (auth)", "bare": "bare warp, same body", "block": "Block/UnBlock calls",
          "calculate": "Calculate (3 lines, redeem)", "confirm": "Confirm (durable)",
-         "balance_slowloris": "balance, half-open held"}
-for name in ("balance", "balance_slowloris", "bare", "block", "calculate", "confirm"):
+         "balance_slowloris": "balance, half-open held", "balance_tls": "balance over HTTPS"}
+for name in ("balance", "balance_tls", "balance_slowloris", "bare", "block", "calculate", "confirm"):
     if name not in rows:
         continue
     r = rows[name]
@@ -371,6 +389,10 @@ b = rows["block"]
 pairs = b["ok"] / 2 / b["seconds"]
 print(f"\nBlock/UnBlock pairs/s (OK answers / 2): {pairs:.0f}   (non-OK answers: {b['bad']:.0f} of {b['requests']:.0f})")
 rate = lambda n: rows[n]["requests"] / rows[n]["seconds"]
+if "balance_tls" in rows:
+    print(f"balance over HTTPS / plain HTTP throughput ratio: {rate('balance_tls')/rate('balance'):.2f}")
+if "balance_slowloris" in rows:
+    print(f"balance with half-open connections held / without: {rate('balance_slowloris')/rate('balance'):.2f}")
 print(f"Calculate / balance throughput ratio: {rate('calculate')/rate('balance'):.2f}   (target >= 0.8)")
 print(f"Confirm / Block+UnBlock calls ratio: {rate('confirm')/rate('block'):.2f}   (target >= 0.8; non-OK Confirms: {rows['confirm']['bad']:.0f})")
 print(f"balance / bare throughput ratio: {rows['balance']['requests']/rows['balance']['seconds'] / (rows['bare']['requests']/rows['bare']['seconds']):.2f}")
