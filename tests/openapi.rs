@@ -60,9 +60,9 @@ fn what_to_add(method: &str, path: &str) -> String {
         lower = method.to_lowercase(),
         body = if has_body { "; requestBody (required, application/json, a schema and an example)" } else { "" },
         codes = if has_body {
-            "400, 401, 403, 408, 413, 429, 500 as $refs to components/responses"
+            "400, 401, 403, 408, 413, 500 as $refs to components/responses"
         } else {
-            "401, 403, 429, 500 as $refs to components/responses (and 404 when the path has values)"
+            "401, 403, 500 as $refs to components/responses (and 404 when the path has values)"
         },
         neighbour = if has_body { "POST /api/card/Block" } else { "GET /api/admin/cards/{number}/history" },
     )
@@ -122,7 +122,7 @@ fn every_operation_has_its_keys_statuses_parameters_and_examples() {
             op["responses"].as_object().map(|r| r.keys().map(String::as_str).collect()).unwrap_or_default();
         let mut need: Vec<&str> = vec!["200"];
         if !open {
-            need.extend(["401", "403", "429", "500"]);
+            need.extend(["401", "403", "500"]);
         }
         if op.get("requestBody").is_some() {
             need.extend(["400", "408", "413"]);
