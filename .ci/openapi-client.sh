@@ -8,8 +8,8 @@
 #   .ci/openapi-client.sh target/debug/cashdesk
 set -euo pipefail
 
-# All in one function, read whole before it runs: editing this file while a
-# run is under way cannot change what that run does.
+# All in one function, read whole before it runs, and `exit` on its line: editing
+# this file while a run is under way cannot change what that run does.
 main() {
 
 GEN_VERSION=0.29.1
@@ -74,4 +74,4 @@ print(f"Balance {card}: StatusCode={after.status_code.value} ({after.status_name
 PY
 }
 
-main "$@"
+main "$@"; exit

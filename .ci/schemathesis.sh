@@ -2,7 +2,8 @@
 # schemathesis against a demo server: every operation of /api/openapi.json,
 # all default checks (server errors, status codes, content types, headers and
 # bodies against the document, auth enforced, wrong methods 405, positive data
-# accepted and negative data rejected), as the demo administrator.
+# accepted and negative data rejected), as the demo administrator. First,
+# every example in the document must fit its schema (.ci/openapi-examples.py).
 #
 #   .ci/schemathesis.sh target/debug/cashdesk
 #
@@ -16,8 +17,8 @@
 # repeats; SCHEMATHESIS_VENV for another venv directory.
 set -euo pipefail
 
-# All in one function, read whole before it runs: editing this file while a
-# run is under way cannot change what that run does.
+# All in one function, read whole before it runs, and `exit` on its line: editing
+# this file while a run is under way cannot change what that run does.
 main() {
 
 ST_VERSION=4.32.5
@@ -52,6 +53,9 @@ if ! "$venv/bin/st" --version 2>/dev/null | grep -qx "st, version $ST_VERSION"; 
 fi
 "$venv/bin/st" --version
 
+echo "== every example in docs/openapi.json against its schema"
+"$venv/bin/python" .ci/openapi-examples.py docs/openapi.json
+
 echo "== starting $1 serve --demo on a free loopback port"
 start_demo "$bin" "$work"
 base=$DEMO_URL
@@ -69,4 +73,4 @@ cd "$work"
     --request-timeout 30
 }
 
-main "$@"
+main "$@"; exit
