@@ -41,6 +41,8 @@ pub enum ErrorKey {
     RequestTimeout,
     NotFound,
     MethodNotAllowed,
+    /// No longer answered: a throttled login is 401 `Unauthorized` with
+    /// `Retry-After` (docs/api.md §3). Kept so the name stays reserved.
     TooManyRequests,
     /// `/ready`: the server cannot serve yet (503).
     NotReady,

@@ -3,8 +3,8 @@
 //! the throttle and Argon2id verification against the current users.
 //!
 //! It knows nothing of HTTP status codes or warp: the HTTP layer maps the
-//! outcome to 200/401/429. Roles are plain strings here; the server checks
-//! them against the rule set.
+//! outcome to 200 or 401 (a throttled name: 401 with `Retry-After`). Roles
+//! are plain strings here; the server checks them against the rule set.
 //!
 //! Three costs shape the design:
 //! - Argon2id is deliberately slow, so a credential that has been verified

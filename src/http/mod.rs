@@ -9,17 +9,19 @@
 //!
 //! Around each request [`handle`] keeps the request id (`request_id`), a
 //! tracing span carrying it, the metrics and the journal entry; `/health` and
-//! `/ready` are answered without credentials (`probes`).
+//! `/ready` (`probes`) and `/api/openapi.json` (`openapi`) are answered
+//! without credentials.
 //!
 //! The only module that knows HTTP status codes and wire field names.
 
+pub mod openapi;
 mod probes;
 pub mod purchase;
 pub mod request_id;
 mod routes;
 pub mod wire;
 
-pub use routes::{match_route, NoRoute, Route};
+pub use routes::{match_route, Endpoint, NoRoute, Route, ROUTES};
 
 use crate::auth::{AuthOutcome, Authenticator};
 use crate::journal::{escape_text, Journal, JournalEntry};
@@ -57,8 +59,8 @@ type Resp = Response<Bytes>;
 struct ReplyKey(&'static str);
 
 /// Every response is built here: JSON, with its `Key` attached.
-fn respond(status: StatusCode, key: &'static str, body: Vec<u8>) -> Resp {
-    let mut r = Response::new(Bytes::from(body));
+fn respond(status: StatusCode, key: &'static str, body: impl Into<Bytes>) -> Resp {
+    let mut r = Response::new(body.into());
     *r.status_mut() = status;
     r.headers_mut().insert("content-type", HeaderValue::from_static("application/json; charset=utf-8"));
     r.extensions_mut().insert(ReplyKey(key));
@@ -279,14 +281,19 @@ where
                 ErrorKey::MethodNotAllowed,
                 &format!("use {allowed} for this path"),
             );
-            r.headers_mut().insert("allow", HeaderValue::from_static(allowed));
+            if let Ok(v) = HeaderValue::from_str(&allowed) {
+                r.headers_mut().insert("allow", v);
+            }
             return r;
         }
     };
     seen.route = route.name();
-    // The load balancer's probes need no credentials.
+    // The load balancer's probes and the API document need no credentials.
     let Some(rule_method) = route.method() else {
-        return probes::answer(app, &route);
+        return match route {
+            Route::OpenApi => openapi::answer(),
+            _ => probes::answer(app, &route),
+        };
     };
     // 2. authentication. Argon2 runs off the async threads; a cached
     // credential is answered without it.
@@ -317,13 +324,18 @@ where
             r.headers_mut().insert("www-authenticate", HeaderValue::from_static("Basic realm=\"cashdesk\""));
             return r;
         }
+        // A throttled name is not checked at all, so its credentials are not
+        // accepted: SPEC §4's 401 for them, with the wait in `Retry-After`.
+        // (A 429 here broke the SPEC row "wrong credentials → 401" for a
+        // caller that tried a wrong password more than five times.)
         AuthOutcome::Throttled { retry_after_secs } => {
             metrics::login_throttled();
             let mut r = envelope(
-                StatusCode::TOO_MANY_REQUESTS,
-                ErrorKey::TooManyRequests,
+                StatusCode::UNAUTHORIZED,
+                ErrorKey::Unauthorized,
                 &format!("too many failed logins for this user; retry after {retry_after_secs} s"),
             );
+            r.headers_mut().insert("www-authenticate", HeaderValue::from_static("Basic realm=\"cashdesk\""));
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 r.headers_mut().insert("retry-after", v);
             }
@@ -502,6 +514,7 @@ async fn dispatch(
             Err(f) => failure_response(&f),
         },
         // Answered before authentication; here only for completeness.
+        Route::OpenApi => openapi::answer(),
         Route::Health | Route::Ready => probes::answer(app, route),
     };
     Ok(resp)

@@ -46,11 +46,14 @@ pub enum Route {
     Health,
     /// GET /ready: the store answers, rules and users are loaded (no auth).
     Ready,
+    /// GET /api/openapi.json: the OpenAPI document (no auth).
+    OpenApi,
 }
 
 impl Route {
     /// The rules' name for the method, for access checks; `None` for the
-    /// load balancer's probes, which need no credentials.
+    /// load balancer's probes and the OpenAPI document, which need no
+    /// credentials.
     pub fn method(&self) -> Option<RuleMethod> {
         Some(match self {
             Route::BalanceByNumber(_)
@@ -68,7 +71,7 @@ impl Route {
             Route::Cancel => RuleMethod::Cancel,
             Route::Return => RuleMethod::Return,
             Route::Receipt(_) => RuleMethod::Receipt,
-            Route::Health | Route::Ready => return None,
+            Route::Health | Route::Ready | Route::OpenApi => return None,
         })
     }
 
@@ -77,6 +80,7 @@ impl Route {
         match (self, self.method()) {
             (_, Some(method)) => method.name(),
             (Route::Health, None) => "Health",
+            (Route::OpenApi, None) => "OpenApi",
             (_, None) => "Ready",
         }
     }
@@ -103,9 +107,60 @@ impl Route {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NoRoute {
     NotFound,
-    /// The path is known; these HTTP methods are allowed on it.
-    MethodNotAllowed(&'static str),
+    /// The path is known; these HTTP methods are allowed on it (the value
+    /// of the `Allow` header, e.g. `GET` or `GET, PUT`).
+    MethodNotAllowed(String),
 }
+
+/// One row of the route table: the HTTP method, the path template (a
+/// `{name}` segment takes any one segment, percent-decoded, as a value) and
+/// how the route is made from the values, in path order.
+pub struct Endpoint {
+    pub method: &'static str,
+    pub path: &'static str,
+    make: fn(&mut Values) -> Route,
+}
+
+/// The values of a path's `{name}` segments, taken in order by [`Endpoint`]s.
+pub struct Values(std::vec::IntoIter<String>);
+
+impl Values {
+    fn next(&mut self) -> String {
+        self.0.next().unwrap_or_default()
+    }
+}
+
+macro_rules! endpoint {
+    ($method:literal $path:literal => $make:expr) => {
+        Endpoint { method: $method, path: $path, make: $make }
+    };
+}
+
+/// Every route the server answers. The OpenAPI document (docs/openapi.json)
+/// must name exactly these: tests/openapi.rs compares the two.
+pub const ROUTES: &[Endpoint] = &[
+    endpoint!("GET" "/api/card/balance/by/number/{number}" => |v| Route::BalanceByNumber(v.next())),
+    endpoint!("GET" "/api/card/balance/by/phone/{phone}" => |v| Route::BalanceByPhone(v.next())),
+    endpoint!("GET" "/api/card/balance/by/code/{code}" => |v| Route::BalanceByCode(v.next())),
+    endpoint!("GET" "/api/card/balance/by/{value}" => |v| Route::BalanceByValue(v.next())),
+    endpoint!("GET" "/api/card/Issue" => |_| Route::Issue),
+    endpoint!("POST" "/api/card/BindTo" => |_| Route::BindTo),
+    endpoint!("GET" "/api/card/Active" => |_| Route::Active),
+    endpoint!("POST" "/api/card/Block" => |_| Route::Block),
+    endpoint!("POST" "/api/card/UnBlock" => |_| Route::UnBlock),
+    endpoint!("PUT" "/api/admin/contacts/{code}" => |v| Route::PutContact(v.next())),
+    endpoint!("PUT" "/api/admin/cards/{number}" => |v| Route::PutCard(v.next())),
+    endpoint!("POST" "/api/admin/cards/{number}/bonuses" => |v| Route::AddBonus(v.next())),
+    endpoint!("GET" "/api/admin/cards/{number}/history" => |v| Route::History(v.next())),
+    endpoint!("POST" "/api/purchase/Calculate" => |_| Route::Calculate),
+    endpoint!("POST" "/api/purchase/Confirm" => |_| Route::Confirm),
+    endpoint!("POST" "/api/purchase/Cancel" => |_| Route::Cancel),
+    endpoint!("POST" "/api/purchase/Return" => |_| Route::Return),
+    endpoint!("GET" "/api/purchase/Receipt/{ReceiptId}" => |v| Route::Receipt(v.next())),
+    endpoint!("GET" "/health" => |_| Route::Health),
+    endpoint!("GET" "/ready" => |_| Route::Ready),
+    endpoint!("GET" "/api/openapi.json" => |_| Route::OpenApi),
+];
 
 fn decode(seg: &str) -> Option<String> {
     percent_encoding::percent_decode_str(seg).decode_utf8().ok().map(|c| c.into_owned())
@@ -125,43 +180,51 @@ fn empty_balance_value(raw_path: &str) -> Option<Route> {
     }
 }
 
-/// Matches an HTTP method and raw path to a route.
+/// The path's values when it fits the template (literal segments compared
+/// case-insensitively); `Err(())` when a value is not UTF-8 once decoded.
+fn fit(template: &str, raw: &[&str]) -> Option<Result<Vec<String>, ()>> {
+    let parts: Vec<&str> = template.split('/').skip(1).collect();
+    if parts.len() != raw.len() {
+        return None;
+    }
+    let mut values = Vec::new();
+    for (t, r) in parts.iter().zip(raw) {
+        if t.starts_with('{') {
+            match decode(r) {
+                Some(v) => values.push(v),
+                None => return Some(Err(())),
+            }
+        } else if !t.eq_ignore_ascii_case(r) {
+            return None;
+        }
+    }
+    Some(Ok(values))
+}
+
+/// Matches an HTTP method and raw path to a route: the first row of
+/// [`ROUTES`] whose path fits and whose method is the request's; a path
+/// that fits only rows of other methods is 405 with those methods.
 pub fn match_route(method: &str, raw_path: &str) -> Result<Route, NoRoute> {
     if let Some(route) = empty_balance_value(raw_path) {
-        return if method.eq_ignore_ascii_case("GET") { Ok(route) } else { Err(NoRoute::MethodNotAllowed("GET")) };
+        return if method.eq_ignore_ascii_case("GET") { Ok(route) } else { Err(NoRoute::MethodNotAllowed("GET".into())) };
     }
     let trimmed = raw_path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(raw_path);
     let raw: Vec<&str> = trimmed.split('/').skip(1).collect();
-    let lower: Vec<String> = raw.iter().map(|s| s.to_ascii_lowercase()).collect();
-    let l: Vec<&str> = lower.iter().map(String::as_str).collect();
-    let value = |i: usize| decode(raw[i]).ok_or(NoRoute::NotFound);
-    let (route, allowed): (Route, &'static str) = match l.as_slice() {
-        ["api", "card", "balance", "by", "number", _] => (Route::BalanceByNumber(value(5)?), "GET"),
-        ["api", "card", "balance", "by", "phone", _] => (Route::BalanceByPhone(value(5)?), "GET"),
-        ["api", "card", "balance", "by", "code", _] => (Route::BalanceByCode(value(5)?), "GET"),
-        ["api", "card", "balance", "by", _] => (Route::BalanceByValue(value(4)?), "GET"),
-        ["api", "card", "issue"] => (Route::Issue, "GET"),
-        ["api", "card", "bindto"] => (Route::BindTo, "POST"),
-        ["api", "card", "active"] => (Route::Active, "GET"),
-        ["api", "card", "block"] => (Route::Block, "POST"),
-        ["api", "card", "unblock"] => (Route::UnBlock, "POST"),
-        ["api", "admin", "contacts", _] => (Route::PutContact(value(3)?), "PUT"),
-        ["api", "admin", "cards", _] => (Route::PutCard(value(3)?), "PUT"),
-        ["api", "admin", "cards", _, "bonuses"] => (Route::AddBonus(value(3)?), "POST"),
-        ["api", "admin", "cards", _, "history"] => (Route::History(value(3)?), "GET"),
-        ["api", "purchase", "calculate"] => (Route::Calculate, "POST"),
-        ["api", "purchase", "confirm"] => (Route::Confirm, "POST"),
-        ["api", "purchase", "cancel"] => (Route::Cancel, "POST"),
-        ["api", "purchase", "return"] => (Route::Return, "POST"),
-        ["api", "purchase", "receipt", _] => (Route::Receipt(value(3)?), "GET"),
-        ["health"] => (Route::Health, "GET"),
-        ["ready"] => (Route::Ready, "GET"),
-        _ => return Err(NoRoute::NotFound),
-    };
-    if method.eq_ignore_ascii_case(allowed) {
-        Ok(route)
+    let mut allowed: Vec<&'static str> = Vec::new();
+    for e in ROUTES {
+        let Some(values) = fit(e.path, &raw) else { continue };
+        let Ok(values) = values else { return Err(NoRoute::NotFound) };
+        if method.eq_ignore_ascii_case(e.method) {
+            return Ok((e.make)(&mut Values(values.into_iter())));
+        }
+        if !allowed.contains(&e.method) {
+            allowed.push(e.method);
+        }
+    }
+    if allowed.is_empty() {
+        Err(NoRoute::NotFound)
     } else {
-        Err(NoRoute::MethodNotAllowed(allowed))
+        Err(NoRoute::MethodNotAllowed(allowed.join(", ")))
     }
 }
 
@@ -180,12 +243,35 @@ mod tests {
         assert_eq!(match_route("GET", "/api/card/balance/by/Code/AbC"), Ok(Route::BalanceByCode("AbC".into())));
         assert_eq!(match_route("GET", "/api/card/balance/by/123456"), Ok(Route::BalanceByValue("123456".into())));
         assert_eq!(match_route("GET", "/api/card/nothing"), Err(NoRoute::NotFound));
-        assert_eq!(match_route("GET", "/api/card/block"), Err(NoRoute::MethodNotAllowed("POST")));
+        assert_eq!(match_route("GET", "/api/card/block"), Err(NoRoute::MethodNotAllowed("POST".into())));
         assert_eq!(match_route("GET", "/api/card/balance/by/code/%FF"), Err(NoRoute::NotFound));
         assert_eq!(match_route("POST", "/api/admin/cards/123456/bonuses"), Ok(Route::AddBonus("123456".into())));
         assert_eq!(match_route("GET", "/Health"), Ok(Route::Health));
         assert_eq!(match_route("GET", "/ready/"), Ok(Route::Ready));
-        assert_eq!(match_route("POST", "/ready"), Err(NoRoute::MethodNotAllowed("GET")));
+        assert_eq!(match_route("POST", "/ready"), Err(NoRoute::MethodNotAllowed("GET".into())));
+    }
+
+    #[test]
+    fn every_row_matches_its_own_template_and_no_row_is_shadowed() {
+        for (i, e) in ROUTES.iter().enumerate() {
+            let path = e.path.replace('{', "x").replace('}', "");
+            let route = match_route(e.method, &path).unwrap_or_else(|n| panic!("{} {}: {n:?}", e.method, e.path));
+            // The first row that fits is this one: no earlier row shadows it.
+            let first = ROUTES.iter().position(|o| o.method == e.method && fit(o.path, &split(&path)).is_some());
+            assert_eq!(first, Some(i), "{} {} is shadowed by an earlier row", e.method, e.path);
+            assert_eq!(route.method().is_none(), matches!(route, Route::Health | Route::Ready | Route::OpenApi));
+        }
+    }
+
+    fn split(path: &str) -> Vec<&str> {
+        path.split('/').skip(1).collect()
+    }
+
+    #[test]
+    fn a_known_path_names_its_methods_and_the_document_has_a_route() {
+        assert_eq!(match_route("DELETE", "/api/admin/cards/1/history"), Err(NoRoute::MethodNotAllowed("GET".into())));
+        assert_eq!(match_route("GET", "/api/openapi.json"), Ok(Route::OpenApi));
+        assert_eq!(match_route("GET", "/API/OpenAPI.JSON"), Ok(Route::OpenApi));
     }
 
     #[test]
@@ -195,7 +281,7 @@ mod tests {
         assert_eq!(match_route("GET", "/api/card/balance/by/code/"), Ok(Route::BalanceByCode(String::new())));
         // Without the slash it is still the source's `/balance/by/{value}`.
         assert_eq!(match_route("GET", "/api/card/balance/by/number"), Ok(Route::BalanceByValue("number".into())));
-        assert_eq!(match_route("POST", "/api/card/balance/by/number/"), Err(NoRoute::MethodNotAllowed("GET")));
+        assert_eq!(match_route("POST", "/api/card/balance/by/number/"), Err(NoRoute::MethodNotAllowed("GET".into())));
     }
 
     #[test]

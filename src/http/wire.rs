@@ -82,17 +82,18 @@ impl Fields {
         }
     }
 
-    /// A code: a string, or an integer (`0` and `"0"` mean the same).
+    /// A code: a string, or an integer (`0` and `"0"` mean the same). An
+    /// integer is one in JSON's sense, as JSON Schema and the OpenAPI
+    /// document count it: `2.0` and `2e0` are the code `2`.
     pub fn code(&self, name: &str) -> Result<Option<String>, Malformed> {
         let Some(text) = self.present(name) else { return Ok(None) };
         if let Ok(s) = serde_json::from_str::<String>(text) {
             return Ok(Some(s));
         }
-        if let Ok(i) = serde_json::from_str::<i64>(text) {
-            return Ok(Some(i.to_string()));
-        }
-        if let Ok(u) = serde_json::from_str::<u64>(text) {
-            return Ok(Some(u.to_string()));
+        if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
+            if let Some(i) = integral(text) {
+                return Ok(Some(i));
+            }
         }
         Err(Malformed(format!("field `{name}` must be a string or an integer code")))
     }
@@ -138,6 +139,27 @@ impl Fields {
             Err(_) => Err(Malformed(format!("field `{name}` must be an object of string values"))),
         }
     }
+}
+
+/// The digits of a JSON number that is a whole number from `i64::MIN` to
+/// `u64::MAX` (the range the OpenAPI document gives codes), else `None`.
+fn integral(number: &str) -> Option<String> {
+    use rust_decimal::prelude::ToPrimitive;
+    use rust_decimal::Decimal;
+    if let Ok(i) = number.parse::<i128>() {
+        return in_code_range(i).then(|| i.to_string());
+    }
+    let d = if number.contains(['e', 'E']) {
+        Decimal::from_scientific(number).ok()?
+    } else {
+        Decimal::from_str_exact(number).ok()?
+    };
+    let i = d.fract().is_zero().then(|| d.to_i128()).flatten()?;
+    in_code_range(i).then(|| i.to_string())
+}
+
+fn in_code_range(i: i128) -> bool {
+    (i128::from(i64::MIN)..=i128::from(u64::MAX)).contains(&i)
 }
 
 /// The envelope every response carries.
@@ -321,6 +343,29 @@ mod tests {
         assert!(f.string("Number").is_err());
         assert!(f.code("Code").is_err());
         assert!(f.boolean("Frozen").is_err());
+    }
+
+    #[test]
+    fn a_code_may_be_any_json_integer_in_range() {
+        let f = Fields::parse(
+            br#"{"a":270493.0,"b":1e2,"c":-0.0,"d":18446744073709551615,"e":-9223372036854775808,"f":1E+1}"#,
+        )
+        .unwrap();
+        for (name, want) in [
+            ("a", "270493"),
+            ("b", "100"),
+            ("c", "0"),
+            ("d", "18446744073709551615"),
+            ("e", "-9223372036854775808"),
+            ("f", "10"),
+        ] {
+            assert_eq!(f.code(name).unwrap().as_deref(), Some(want), "{name}");
+        }
+        let f = Fields::parse(br#"{"a":1.5,"b":18446744073709551616,"c":-9223372036854775809,"d":1e400,"e":true}"#)
+            .unwrap();
+        for name in ["a", "b", "c", "d", "e"] {
+            assert!(f.code(name).is_err(), "{name}");
+        }
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub const REQUEST_SECONDS: &str = "cashdesk_http_request_duration_seconds";
 pub const CREDENTIAL_CACHE_HITS: &str = "cashdesk_credential_cache_hits_total";
 /// Basic credentials that had to be verified with Argon2id.
 pub const CREDENTIAL_CACHE_MISSES: &str = "cashdesk_credential_cache_misses_total";
-/// Logins refused with 429 because the user name had too many failures.
+/// Logins refused (401, with `Retry-After`) because the user name had too many failures.
 pub const LOGINS_THROTTLED: &str = "cashdesk_logins_throttled_total";
 /// Rules reloads (SIGHUP), by outcome: `ok` or `refused`.
 pub const RULES_RELOADS: &str = "cashdesk_rules_reloads_total";
@@ -122,7 +122,10 @@ fn describe() {
     );
     metrics::describe_counter!(CREDENTIAL_CACHE_HITS, "Credentials answered from the verified cache (no Argon2id).");
     metrics::describe_counter!(CREDENTIAL_CACHE_MISSES, "Credentials verified with Argon2id (not in the cache).");
-    metrics::describe_counter!(LOGINS_THROTTLED, "Logins refused with 429: too many failures for the user name.");
+    metrics::describe_counter!(
+        LOGINS_THROTTLED,
+        "Logins refused unchecked (401 with Retry-After): too many failures for the user name."
+    );
     metrics::describe_counter!(RULES_RELOADS, "Rules reloads by outcome: ok, or refused (the old rules stay).");
     metrics::describe_counter!(STORE_ERRORS, "Store failures that reached a caller (answered InternalError).");
     metrics::describe_histogram!(GROUP_COMMIT_BATCH, metrics::Unit::Count, "Changes written by one group commit.");

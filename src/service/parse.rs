@@ -115,11 +115,18 @@ pub(super) struct CheckedContact {
     pub input: ContactInput,
 }
 
-/// The checks of a contact write that need no store, in SPEC order: code,
-/// mobile, then field lengths and custom field names.
+/// The checks of a contact write that need no store: first the body's shape
+/// (field lengths, custom field names: `MalformedRequest`, HTTP 400, which
+/// comes before a method's own checks as every 400 does), then in SPEC order
+/// the code and the mobile.
 pub(super) fn check_contact(rules: &RuleSet, code: &str, input: ContactInput) -> R<CheckedContact> {
+    check_contact_shape(&input)?;
     let code = parse_code(code)?;
     let mobile = present(input.mobile.as_deref()).map(|m| parse_mobile(rules, m)).transpose()?;
+    Ok(CheckedContact { code, mobile, input })
+}
+
+fn check_contact_shape(input: &ContactInput) -> R<()> {
     for v in [&input.name, &input.email, &input.birth_date, &input.gender, &input.city].into_iter().flatten() {
         check_field_value(v)?;
     }
@@ -134,5 +141,5 @@ pub(super) fn check_contact(rules: &RuleSet, code: &str, input: ContactInput) ->
             check_field_value(v)?;
         }
     }
-    Ok(CheckedContact { code, mobile, input })
+    Ok(())
 }
