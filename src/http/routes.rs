@@ -26,8 +26,18 @@ pub enum Route {
     UnBlock,
     /// PUT /api/admin/contacts/{code}
     PutContact(String),
+    /// GET /api/admin/contacts/{code}
+    GetContact(String),
+    /// GET /api/admin/contacts?phone=…|code=…|name=…&limit=&after=
+    SearchContacts,
+    /// POST /api/admin/contacts/{code}/erase
+    EraseContact(String),
     /// PUT /api/admin/cards/{number}
     PutCard(String),
+    /// GET /api/admin/cards/{number}
+    GetCard(String),
+    /// GET /api/admin/cards?status=…|contact=…&limit=&after=
+    SearchCards,
     /// POST /api/admin/cards/{number}/bonuses
     AddBonus(String),
     /// GET /api/admin/cards/{number}/history
@@ -62,7 +72,15 @@ impl Route {
             Route::Active => RuleMethod::Active,
             Route::Block => RuleMethod::Block,
             Route::UnBlock => RuleMethod::UnBlock,
-            Route::PutContact(_) | Route::PutCard(_) | Route::AddBonus(_) | Route::History(_) => RuleMethod::Admin,
+            Route::PutContact(_)
+            | Route::GetContact(_)
+            | Route::SearchContacts
+            | Route::EraseContact(_)
+            | Route::PutCard(_)
+            | Route::GetCard(_)
+            | Route::SearchCards
+            | Route::AddBonus(_)
+            | Route::History(_) => RuleMethod::Admin,
             Route::Calculate => RuleMethod::Calculate,
             Route::Confirm => RuleMethod::Confirm,
             Route::Cancel => RuleMethod::Cancel,
@@ -103,7 +121,8 @@ impl Route {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NoRoute {
     NotFound,
-    /// The path is known; these HTTP methods are allowed on it.
+    /// The path is known; these HTTP methods are allowed on it (the
+    /// `Allow` header's value, e.g. `GET, PUT`).
     MethodNotAllowed(&'static str),
 }
 
@@ -118,34 +137,46 @@ pub fn match_route(method: &str, raw_path: &str) -> Result<Route, NoRoute> {
     let lower: Vec<String> = raw.iter().map(|s| s.to_ascii_lowercase()).collect();
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
     let value = |i: usize| decode(raw[i]).ok_or(NoRoute::NotFound);
-    let (route, allowed): (Route, &'static str) = match l.as_slice() {
-        ["api", "card", "balance", "by", "number", _] => (Route::BalanceByNumber(value(5)?), "GET"),
-        ["api", "card", "balance", "by", "phone", _] => (Route::BalanceByPhone(value(5)?), "GET"),
-        ["api", "card", "balance", "by", "code", _] => (Route::BalanceByCode(value(5)?), "GET"),
-        ["api", "card", "balance", "by", _] => (Route::BalanceByValue(value(4)?), "GET"),
-        ["api", "card", "issue"] => (Route::Issue, "GET"),
-        ["api", "card", "bindto"] => (Route::BindTo, "POST"),
-        ["api", "card", "active"] => (Route::Active, "GET"),
-        ["api", "card", "block"] => (Route::Block, "POST"),
-        ["api", "card", "unblock"] => (Route::UnBlock, "POST"),
-        ["api", "admin", "contacts", _] => (Route::PutContact(value(3)?), "PUT"),
-        ["api", "admin", "cards", _] => (Route::PutCard(value(3)?), "PUT"),
-        ["api", "admin", "cards", _, "bonuses"] => (Route::AddBonus(value(3)?), "POST"),
-        ["api", "admin", "cards", _, "history"] => (Route::History(value(3)?), "GET"),
-        ["api", "purchase", "calculate"] => (Route::Calculate, "POST"),
-        ["api", "purchase", "confirm"] => (Route::Confirm, "POST"),
-        ["api", "purchase", "cancel"] => (Route::Cancel, "POST"),
-        ["api", "purchase", "return"] => (Route::Return, "POST"),
-        ["api", "purchase", "receipt", _] => (Route::Receipt(value(3)?), "GET"),
-        ["health"] => (Route::Health, "GET"),
-        ["ready"] => (Route::Ready, "GET"),
+    // Each path's routes by HTTP method, and the `Allow` header naming them.
+    let one = |m: &'static str, r: Route| (vec![(m, r)], m);
+    let (routes, allowed): (Vec<(&'static str, Route)>, &'static str) = match l.as_slice() {
+        ["api", "card", "balance", "by", "number", _] => one("GET", Route::BalanceByNumber(value(5)?)),
+        ["api", "card", "balance", "by", "phone", _] => one("GET", Route::BalanceByPhone(value(5)?)),
+        ["api", "card", "balance", "by", "code", _] => one("GET", Route::BalanceByCode(value(5)?)),
+        ["api", "card", "balance", "by", _] => one("GET", Route::BalanceByValue(value(4)?)),
+        ["api", "card", "issue"] => one("GET", Route::Issue),
+        ["api", "card", "bindto"] => one("POST", Route::BindTo),
+        ["api", "card", "active"] => one("GET", Route::Active),
+        ["api", "card", "block"] => one("POST", Route::Block),
+        ["api", "card", "unblock"] => one("POST", Route::UnBlock),
+        ["api", "admin", "contacts"] => one("GET", Route::SearchContacts),
+        ["api", "admin", "contacts", _] => {
+            let code = value(3)?;
+            (vec![("GET", Route::GetContact(code.clone())), ("PUT", Route::PutContact(code))], "GET, PUT")
+        }
+        ["api", "admin", "contacts", _, "erase"] => one("POST", Route::EraseContact(value(3)?)),
+        ["api", "admin", "cards"] => one("GET", Route::SearchCards),
+        ["api", "admin", "cards", _] => {
+            let number = value(3)?;
+            (vec![("GET", Route::GetCard(number.clone())), ("PUT", Route::PutCard(number))], "GET, PUT")
+        }
+        ["api", "admin", "cards", _, "bonuses"] => one("POST", Route::AddBonus(value(3)?)),
+        ["api", "admin", "cards", _, "history"] => one("GET", Route::History(value(3)?)),
+        ["api", "purchase", "calculate"] => one("POST", Route::Calculate),
+        ["api", "purchase", "confirm"] => one("POST", Route::Confirm),
+        ["api", "purchase", "cancel"] => one("POST", Route::Cancel),
+        ["api", "purchase", "return"] => one("POST", Route::Return),
+        ["api", "purchase", "receipt", _] => one("GET", Route::Receipt(value(3)?)),
+        ["health"] => one("GET", Route::Health),
+        ["ready"] => one("GET", Route::Ready),
         _ => return Err(NoRoute::NotFound),
     };
-    if method.eq_ignore_ascii_case(allowed) {
-        Ok(route)
-    } else {
-        Err(NoRoute::MethodNotAllowed(allowed))
-    }
+    debug_assert!(routes.iter().all(|(m, _)| allowed.split(", ").any(|a| a == *m)), "Allow names every method");
+    routes
+        .into_iter()
+        .find(|(m, _)| method.eq_ignore_ascii_case(m))
+        .map(|(_, route)| route)
+        .ok_or(NoRoute::MethodNotAllowed(allowed))
 }
 
 #[cfg(test)]
@@ -169,6 +200,20 @@ mod tests {
         assert_eq!(match_route("GET", "/Health"), Ok(Route::Health));
         assert_eq!(match_route("GET", "/ready/"), Ok(Route::Ready));
         assert_eq!(match_route("POST", "/ready"), Err(NoRoute::MethodNotAllowed("GET")));
+    }
+
+    #[test]
+    fn admin_paths_with_two_methods_allow_both() {
+        assert_eq!(match_route("GET", "/api/admin/contacts/C-1"), Ok(Route::GetContact("C-1".into())));
+        assert_eq!(match_route("put", "/api/admin/contacts/C-1"), Ok(Route::PutContact("C-1".into())));
+        assert_eq!(match_route("DELETE", "/api/admin/contacts/C-1"), Err(NoRoute::MethodNotAllowed("GET, PUT")));
+        assert_eq!(match_route("GET", "/api/admin/cards/123456"), Ok(Route::GetCard("123456".into())));
+        assert_eq!(match_route("POST", "/api/admin/cards/123456"), Err(NoRoute::MethodNotAllowed("GET, PUT")));
+        assert_eq!(match_route("GET", "/api/admin/contacts/"), Ok(Route::SearchContacts));
+        assert_eq!(match_route("GET", "/api/Admin/Cards"), Ok(Route::SearchCards));
+        assert_eq!(match_route("PUT", "/api/admin/cards"), Err(NoRoute::MethodNotAllowed("GET")));
+        assert_eq!(match_route("POST", "/api/admin/contacts/C-1/Erase"), Ok(Route::EraseContact("C-1".into())));
+        assert_eq!(match_route("GET", "/api/admin/contacts/C-1/erase"), Err(NoRoute::MethodNotAllowed("POST")));
     }
 
     #[test]
