@@ -80,6 +80,10 @@ struct ServeArgs {
     #[arg(long, env = "CASHDESK_LOG_REQUESTS", num_args = 0..=1, require_equals = true,
           default_missing_value = "true", value_parser = parse_switch)]
     log_requests: Option<bool>,
+    /// Days the integration journal keeps an entry (default 30, at most 36500):
+    /// personal data a request carried is gone from the journal after them.
+    #[arg(long, env = "CASHDESK_JOURNAL_RETENTION_DAYS", value_parser = retention_days)]
+    journal_retention_days: Option<u32>,
     /// Largest request body in bytes (default 65536).
     #[arg(long, env = "CASHDESK_BODY_LIMIT")]
     body_limit: Option<usize>,
@@ -164,6 +168,7 @@ struct ConfigFile {
     users: Option<PathBuf>,
     listen: Option<toml::Value>,
     log_requests: Option<bool>,
+    journal_retention_days: Option<u32>,
     body_limit: Option<usize>,
     log_format: Option<LogFormat>,
     metrics_listen: Option<SocketAddr>,
@@ -175,6 +180,15 @@ struct ConfigFile {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     pid_file: Option<PathBuf>,
+}
+
+/// A number of days from 1 to the journal's maximum.
+fn retention_days(s: &str) -> Result<u32, String> {
+    let max = cashdesk_card::journal::RETENTION_DAYS_MAX;
+    match s.trim().parse::<u32>() {
+        Ok(v) if (1..=max).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}` is not a whole number of days from 1 to {max}")),
+    }
 }
 
 /// A positive number of seconds, e.g. `10` or `0.5`.
@@ -393,6 +407,10 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
     let listen = a.listen.or(file_listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
     let body_bytes_max = a.body_limit.or(file.body_limit).unwrap_or(cashdesk_card::http::BODY_BYTES_MAX);
     let log_requests = a.log_requests.or(file.log_requests).unwrap_or(false);
+    let journal_retention_days = match a.journal_retention_days.or(file.journal_retention_days) {
+        Some(days) => retention_days(&days.to_string()).map_err(|e| anyhow::anyhow!("journal_retention_days: {e}"))?,
+        None => cashdesk_card::journal::RETENTION_DAYS_DEFAULT,
+    };
     let conn = connection_settings(&a, &file)?;
     let pid_file = a.pid_file.clone().or(file.pid_file.clone());
     let rt = tokio::runtime::Runtime::new()?;
@@ -412,6 +430,7 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot lay out the demo in {}", data.display()))?;
         let config = ServeConfig {
             log_requests,
+            journal_retention_days,
             body_bytes_max,
             timeouts: conn.timeouts,
             max_connections: conn.max_connections,
@@ -433,6 +452,7 @@ fn serve(a: ServeArgs) -> anyhow::Result<()> {
         |v: Option<PathBuf>, flag: &str| v.with_context(|| format!("--{flag} is required (or set it in --config)"));
     let config = ServeConfig {
         log_requests,
+        journal_retention_days,
         body_bytes_max,
         timeouts: conn.timeouts,
         max_connections: conn.max_connections,

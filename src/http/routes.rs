@@ -26,8 +26,18 @@ pub enum Route {
     UnBlock,
     /// PUT /api/admin/contacts/{code}
     PutContact(String),
+    /// GET /api/admin/contacts/{code}
+    GetContact(String),
+    /// GET /api/admin/contacts?phone=…|code=…|name=…&limit=&after=
+    SearchContacts,
+    /// POST /api/admin/contacts/{code}/erase
+    EraseContact(String),
     /// PUT /api/admin/cards/{number}
     PutCard(String),
+    /// GET /api/admin/cards/{number}
+    GetCard(String),
+    /// GET /api/admin/cards?status=…|contact=…&limit=&after=
+    SearchCards,
     /// POST /api/admin/cards/{number}/bonuses
     AddBonus(String),
     /// GET /api/admin/cards/{number}/history
@@ -65,7 +75,15 @@ impl Route {
             Route::Active => RuleMethod::Active,
             Route::Block => RuleMethod::Block,
             Route::UnBlock => RuleMethod::UnBlock,
-            Route::PutContact(_) | Route::PutCard(_) | Route::AddBonus(_) | Route::History(_) => RuleMethod::Admin,
+            Route::PutContact(_)
+            | Route::GetContact(_)
+            | Route::SearchContacts
+            | Route::EraseContact(_)
+            | Route::PutCard(_)
+            | Route::GetCard(_)
+            | Route::SearchCards
+            | Route::AddBonus(_)
+            | Route::History(_) => RuleMethod::Admin,
             Route::Calculate => RuleMethod::Calculate,
             Route::Confirm => RuleMethod::Confirm,
             Route::Cancel => RuleMethod::Cancel,
@@ -148,7 +166,12 @@ pub const ROUTES: &[Endpoint] = &[
     endpoint!("GET" "/api/card/Active" => |_| Route::Active),
     endpoint!("POST" "/api/card/Block" => |_| Route::Block),
     endpoint!("POST" "/api/card/UnBlock" => |_| Route::UnBlock),
+    endpoint!("GET" "/api/admin/contacts" => |_| Route::SearchContacts),
+    endpoint!("GET" "/api/admin/contacts/{code}" => |v| Route::GetContact(v.next())),
     endpoint!("PUT" "/api/admin/contacts/{code}" => |v| Route::PutContact(v.next())),
+    endpoint!("POST" "/api/admin/contacts/{code}/erase" => |v| Route::EraseContact(v.next())),
+    endpoint!("GET" "/api/admin/cards" => |_| Route::SearchCards),
+    endpoint!("GET" "/api/admin/cards/{number}" => |v| Route::GetCard(v.next())),
     endpoint!("PUT" "/api/admin/cards/{number}" => |v| Route::PutCard(v.next())),
     endpoint!("POST" "/api/admin/cards/{number}/bonuses" => |v| Route::AddBonus(v.next())),
     endpoint!("GET" "/api/admin/cards/{number}/history" => |v| Route::History(v.next())),
@@ -282,6 +305,20 @@ mod tests {
         // Without the slash it is still the source's `/balance/by/{value}`.
         assert_eq!(match_route("GET", "/api/card/balance/by/number"), Ok(Route::BalanceByValue("number".into())));
         assert_eq!(match_route("POST", "/api/card/balance/by/number/"), Err(NoRoute::MethodNotAllowed("GET".into())));
+    }
+
+    #[test]
+    fn admin_paths_with_two_methods_allow_both() {
+        assert_eq!(match_route("GET", "/api/admin/contacts/C-1"), Ok(Route::GetContact("C-1".into())));
+        assert_eq!(match_route("put", "/api/admin/contacts/C-1"), Ok(Route::PutContact("C-1".into())));
+        assert_eq!(match_route("DELETE", "/api/admin/contacts/C-1"), Err(NoRoute::MethodNotAllowed("GET, PUT".into())));
+        assert_eq!(match_route("GET", "/api/admin/cards/123456"), Ok(Route::GetCard("123456".into())));
+        assert_eq!(match_route("POST", "/api/admin/cards/123456"), Err(NoRoute::MethodNotAllowed("GET, PUT".into())));
+        assert_eq!(match_route("GET", "/api/admin/contacts/"), Ok(Route::SearchContacts));
+        assert_eq!(match_route("GET", "/api/Admin/Cards"), Ok(Route::SearchCards));
+        assert_eq!(match_route("PUT", "/api/admin/cards"), Err(NoRoute::MethodNotAllowed("GET".into())));
+        assert_eq!(match_route("POST", "/api/admin/contacts/C-1/Erase"), Ok(Route::EraseContact("C-1".into())));
+        assert_eq!(match_route("GET", "/api/admin/contacts/C-1/erase"), Err(NoRoute::MethodNotAllowed("POST".into())));
     }
 
     #[test]

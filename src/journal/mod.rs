@@ -13,9 +13,15 @@
 //! cannot reach the file; bodies pass through [`redact_json_body`] before they
 //! are written, so a password sent in a body is replaced by `***`.
 //!
+//! Retention: a server drops entries older than its retention period
+//! (`--journal-retention-days`, default 30), so personal data a request
+//! carried, erased from the store, is gone from every server's journal
+//! within that period (see `retention`).
+//!
 //! One file per job: `entry` (the entry and its line), `writer` (the
 //! group-commit writer thread behind [`Journal::record`]), `redact` (secrets
-//! out of bodies), `read` (reading and showing the journal for `cashdesk log`).
+//! out of bodies), `retention` (old entries out of the file), `read`
+//! (reading and showing the journal for `cashdesk log`).
 //! This module holds what they share: where the file is and what can go wrong.
 //!
 //! This module knows nothing of warp: the HTTP layer builds the entry.
@@ -23,11 +29,13 @@
 mod entry;
 mod read;
 mod redact;
+mod retention;
 mod writer;
 
 pub use entry::{format_time, JournalEntry, BODY_BYTES_MAX, LINE_BYTES_MAX};
 pub use read::{escape_text, format_entry, parse_since, read_journal, JournalFilter};
 pub use redact::redact_json_body;
+pub use retention::{RETENTION_DAYS_DEFAULT, RETENTION_DAYS_MAX};
 pub use writer::Journal;
 
 use std::io;

@@ -277,3 +277,27 @@ fn format_entry_renders_one_line_plus_bodies() {
         "2024-05-01T10:00:00.000Z - GET /api/card/Active -> 200 StatusError (1.5 ms) id=pos-17:\\n42"
     );
 }
+
+#[test]
+fn entries_older_than_the_retention_period_leave_the_journal_and_new_ones_are_appended() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut old = entry("OK", 200, false);
+    old.time = format_time(Utc::now() - chrono::Duration::days(40));
+    old.request_body = Some(r#"{"MobileNumber":"+79160000001","Name":"Анна"}"#.into());
+    let mut recent = entry("OK", 200, false);
+    recent.time = format_time(Utc::now() - chrono::Duration::days(2));
+    {
+        let journal = Journal::open(dir.path(), true).unwrap();
+        journal.record(old);
+        journal.record(recent.clone());
+    }
+    assert_eq!(read_all(dir.path()).len(), 2, "without retention everything stays");
+    let thirty_days = std::time::Duration::from_secs(30 * 86_400);
+    let journal = Journal::open_retaining(dir.path(), true, Some(thirty_days)).unwrap();
+    journal.record(status_error());
+    journal.flush();
+    let times: Vec<String> = read_all(dir.path()).into_iter().map(|e| e.time).collect();
+    assert_eq!(times.len(), 2, "{times:?}");
+    assert_eq!(times[0], recent.time);
+    assert!(!file_text(dir.path()).contains("+79160000001"), "the old entry's phone is still in the file");
+}

@@ -7,14 +7,16 @@
 //! that arrived meanwhile and is never paid on the async request path.
 
 use super::entry::encode_line;
+use super::retention::{self, PRUNE_CHECK_INTERVAL, PRUNE_SLACK};
 use super::{journal_path, JournalEntry, JournalError};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// Entries waiting for the writer. When the disk cannot keep up, `record`
 /// drops entries rather than block a request or grow memory without bound;
@@ -49,7 +51,18 @@ pub struct Journal {
 impl Journal {
     /// Opens (creating if needed) `dir/journal.jsonl` for appending and starts
     /// the writer thread. With `log_requests` false only errors are journaled.
+    /// Entries are kept for good; see [`Journal::open_retaining`].
     pub fn open(dir: &Path, log_requests: bool) -> Result<Journal, JournalError> {
+        Journal::open_retaining(dir, log_requests, None)
+    }
+
+    /// As [`Journal::open`], and entries older than `retention` leave the
+    /// file (see [`super::retention`]): at once, then as they age.
+    pub fn open_retaining(
+        dir: &Path,
+        log_requests: bool,
+        retention: Option<Duration>,
+    ) -> Result<Journal, JournalError> {
         std::fs::create_dir_all(dir).map_err(|error| JournalError::CreateDir { path: dir.to_path_buf(), error })?;
         let path = journal_path(dir);
         let open_error = |error| JournalError::Open { path: path.clone(), error };
@@ -66,7 +79,14 @@ impl Journal {
 
         let (sender, receiver) = mpsc::sync_channel(QUEUE_ENTRIES_MAX);
         let dropped = Arc::new(AtomicU64::new(0));
-        let writer = Writer { file, path, needs_newline: torn, dropped: Arc::clone(&dropped) };
+        let writer = Writer {
+            file,
+            path,
+            needs_newline: torn,
+            dropped: Arc::clone(&dropped),
+            retention,
+            next_check: Instant::now(),
+        };
         let writer = std::thread::Builder::new()
             .name("journal-writer".into())
             .spawn(move || writer.run(receiver))
@@ -150,15 +170,27 @@ struct Writer {
     /// the next write must start with a newline.
     needs_newline: bool,
     dropped: Arc<AtomicU64>,
+    /// Entries older than this leave the file; `None`: kept for good.
+    retention: Option<Duration>,
+    /// When the oldest entry is next looked at.
+    next_check: Instant,
 }
 
 impl Writer {
     /// Group commit: wait for one message, take everything else waiting, write
     /// it all, sync once, answer the flushes; until the journal is dropped.
+    /// Between batches (and at least every [`PRUNE_CHECK_INTERVAL`]) it
+    /// prunes what outlived the retention period.
     fn run(mut self, receiver: Receiver<Message>) {
         let mut buffer = Vec::new();
         let mut acks = Vec::new();
-        while let Ok(first) = receiver.recv() {
+        loop {
+            self.prune_when_due();
+            let first = match receiver.recv_timeout(self.next_check.saturating_duration_since(Instant::now())) {
+                Ok(m) => m,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
             let mut next = Some(first);
             let mut taken = 0;
             while let Some(message) = next {
@@ -190,6 +222,45 @@ impl Writer {
                     "journal queue was full: entries were not journaled"
                 );
             }
+        }
+    }
+
+    /// Prunes the file when the check is due and its oldest entry is older
+    /// than the period plus the slack. Failures are reported and survived.
+    fn prune_when_due(&mut self) {
+        if Instant::now() < self.next_check {
+            return;
+        }
+        self.next_check = Instant::now() + PRUNE_CHECK_INTERVAL;
+        let Some(retention) = self.retention else { return };
+        let now = chrono::Utc::now();
+        let period = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+        let slack = chrono::Duration::from_std(PRUNE_SLACK).unwrap_or_default();
+        let threshold = period.checked_add(&slack).and_then(|d| now.checked_sub_signed(d));
+        let (Some(cutoff), Some(threshold)) = (now.checked_sub_signed(period), threshold) else {
+            return;
+        };
+        match retention::needs_pruning(&self.path, threshold) {
+            Ok(false) => {}
+            Ok(true) => match retention::prune(&self.path, cutoff) {
+                Ok(done) => {
+                    tracing::info!(kept = done.kept, dropped = done.dropped, "journal pruned to its retention period");
+                    self.reopen();
+                }
+                Err(error) => self.report("pruning", &error),
+            },
+            Err(error) => self.report("pruning", &error),
+        }
+    }
+
+    /// After a pruning replaced the file: append to the new one.
+    fn reopen(&mut self) {
+        match OpenOptions::new().read(true).append(true).create(true).open(&self.path) {
+            Ok(file) => {
+                self.file = file;
+                self.needs_newline = false;
+            }
+            Err(error) => self.report("reopen", &error),
         }
     }
 

@@ -71,6 +71,8 @@ pub struct ServeConfig {
     pub users: PathBuf,
     pub listen: SocketAddr,
     pub log_requests: bool,
+    /// Journal entries older than this many days leave the journal.
+    pub journal_retention_days: u32,
     pub body_bytes_max: usize,
     pub timeouts: Timeouts,
     /// Concurrent connections; `None`: derived from the open-files limit.
@@ -96,6 +98,7 @@ impl ServeConfig {
             users,
             listen,
             log_requests: false,
+            journal_retention_days: crate::journal::RETENTION_DAYS_DEFAULT,
             body_bytes_max: crate::http::BODY_BYTES_MAX,
             timeouts: Timeouts::default(),
             max_connections: None,
@@ -148,8 +151,10 @@ impl Server {
             .map_err(|error| ServerError::DataDir { path: config.data.clone(), error })?;
         let store: Arc<dyn Store> =
             crate::store::open_store(config.store.as_deref(), &config.data, &config.pg).map_err(ServerError::Store)?;
-        let journal =
-            Arc::new(Journal::open(&config.data.join("journal"), config.log_requests).map_err(ServerError::Journal)?);
+        let retention = Duration::from_secs(u64::from(config.journal_retention_days) * 86_400);
+        let journal = Journal::open_retaining(&config.data.join("journal"), config.log_requests, Some(retention))
+            .map_err(ServerError::Journal)?;
+        let journal = Arc::new(journal);
         let service = Arc::new(CardService::new(store, Arc::new(RuleHandle::new(rules))));
         let auth = Arc::new(Authenticator::new(users));
         Ok(Server { config, service, auth, journal, tls })

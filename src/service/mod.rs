@@ -12,21 +12,30 @@
 //! - [`lookup`]: finding cards and contacts through a read handle;
 //! - [`lifecycle`]: Issue, Active, BindTo, Block, UnBlock;
 //! - [`admin`]: contacts, cards, bonus lots, history;
+//! - [`admin_read`]: the administrator's reads and searches;
+//! - [`erase`]: erasing a contact's personal data;
 //! - [`bulk`]: the admin writes in bulk, for imports;
 //! - [`balance`]: a card's balance as of a day;
 //! - [`purchase`]: sales at the till, their cancellation and returns (SPEC §8).
 
 mod admin;
+mod admin_read;
 mod balance;
 mod bulk;
+mod erase;
 mod lifecycle;
 mod lookup;
 mod parse;
 mod purchase;
 
 pub use admin::{BonusInput, ContactInput};
+pub use admin_read::{
+    parse_limit, CardDetails, CardSearch, ContactDetails, ContactSearch, LotState, SEARCH_LIMIT_DEFAULT,
+    SEARCH_LIMIT_MAX,
+};
 pub use balance::{Balance, BonusLine};
 pub use bulk::{BadRows, BonusRow, CardRow, ContactRow};
+pub use erase::{Erased, ERASED_REASON};
 pub use lookup::Lookup;
 pub use parse::{parse_card_type, parse_category, parse_code, parse_lot, parse_mobile, parse_number};
 pub use purchase::{LineFigures, LineInput, LineReversal, ReturnInput, ReversalAnswer, SaleAnswer, SaleInput};

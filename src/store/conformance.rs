@@ -346,6 +346,37 @@ pub fn cards_are_found_by_status_page_by_page(store: &dyn Store) {
     assert_eq!(find(crate::domain::Status::Active).len(), 7);
 }
 
+/// An erasure's write: the contact emptied of everything but its code,
+/// its old mobile unhooked. The number is free for another contact at once,
+/// the old name no longer finds it, and its cards and their history stay.
+pub fn an_emptied_contact_frees_its_phone_and_leaves_the_name_index(store: &dyn Store) {
+    let mut b = contact_write("C1", Some("+79160000001"), None);
+    b.put_contact_cards("C1", vec!["123456".into()]);
+    b.put_card(card("123456", Some("C1"), 0));
+    put(store, b).unwrap();
+    append(store, "123456", "before");
+    let name = |q: &str| store.find_contacts(&ContactQuery::NamePrefix(q.into()), None, 10).unwrap().items;
+    assert_eq!(name("анна").len(), 1);
+    let mut b = Batch::default();
+    let empty = ContactRecord { code: "C1".into(), ..Default::default() };
+    b.put_contact(ContactWrite { record: empty.clone(), old_mobile: Some("+79160000001".into()) });
+    let mut c = store.card("123456").unwrap().unwrap();
+    c.history_len += 1;
+    b.push_history("123456", entry("erased"));
+    b.put_card(c);
+    put(store, b).unwrap();
+    assert_eq!(store.contact("C1").unwrap(), Some(empty));
+    assert_eq!(store.contact_by_mobile("+79160000001").unwrap(), None);
+    assert!(name("анна").is_empty(), "the erased name still finds the contact");
+    assert_eq!(store.contact_cards("C1").unwrap(), ["123456"]);
+    assert_eq!(reasons(store, "123456"), ["before", "erased"]);
+    // Another contact takes the number.
+    put(store, contact_write("C2", Some("+79160000001"), None)).unwrap();
+    assert_eq!(store.contact_by_mobile("+79160000001").unwrap().map(|c| c.code), Some("C2".into()));
+    let codes = store.find_contacts(&ContactQuery::CodePrefix("C".into()), None, 10).unwrap().items;
+    assert_eq!(codes.iter().map(|c| c.code.as_str()).collect::<Vec<_>>(), ["C1", "C2"]);
+}
+
 /// The functions above as `#[test]`s for one engine: `$make` builds a fresh
 /// store (anything that derefs to a `Store`) for each test. With
 /// `available = $ready,` first, a test whose `$ready()` is false returns at
@@ -441,6 +472,13 @@ macro_rules! store_conformance_tests {
                 return;
             }
             c::cards_are_found_by_status_page_by_page(&*$make());
+        }
+        #[test]
+        fn an_emptied_contact_frees_its_phone_and_leaves_the_name_index() {
+            if !$ready() {
+                return;
+            }
+            c::an_emptied_contact_frees_its_phone_and_leaves_the_name_index(&*$make());
         }
         #[test]
         fn a_panicking_operation_panics_its_caller_and_writes_nothing() {
