@@ -32,6 +32,8 @@ pub enum Route {
     AddBonus(String),
     /// GET /api/admin/cards/{number}/history
     History(String),
+    /// GET /api/admin/export/{contacts.csv|cards.csv|bonuses.csv|receipts.jsonl}
+    Export(crate::export::ExportKind),
     /// POST /api/purchase/Calculate
     Calculate,
     /// POST /api/purchase/Confirm
@@ -62,7 +64,9 @@ impl Route {
             Route::Active => RuleMethod::Active,
             Route::Block => RuleMethod::Block,
             Route::UnBlock => RuleMethod::UnBlock,
-            Route::PutContact(_) | Route::PutCard(_) | Route::AddBonus(_) | Route::History(_) => RuleMethod::Admin,
+            Route::PutContact(_) | Route::PutCard(_) | Route::AddBonus(_) | Route::History(_) | Route::Export(_) => {
+                RuleMethod::Admin
+            }
             Route::Calculate => RuleMethod::Calculate,
             Route::Confirm => RuleMethod::Confirm,
             Route::Cancel => RuleMethod::Cancel,
@@ -111,6 +115,11 @@ fn decode(seg: &str) -> Option<String> {
     percent_encoding::percent_decode_str(seg).decode_utf8().ok().map(|c| c.into_owned())
 }
 
+/// An export's file name (lower-cased): only the names it writes.
+fn export_file(file: &str) -> Result<crate::export::ExportKind, NoRoute> {
+    crate::export::ExportKind::ALL.into_iter().find(|k| k.file_name() == file).ok_or(NoRoute::NotFound)
+}
+
 /// Matches an HTTP method and raw path to a route.
 pub fn match_route(method: &str, raw_path: &str) -> Result<Route, NoRoute> {
     let trimmed = raw_path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(raw_path);
@@ -132,6 +141,7 @@ pub fn match_route(method: &str, raw_path: &str) -> Result<Route, NoRoute> {
         ["api", "admin", "cards", _] => (Route::PutCard(value(3)?), "PUT"),
         ["api", "admin", "cards", _, "bonuses"] => (Route::AddBonus(value(3)?), "POST"),
         ["api", "admin", "cards", _, "history"] => (Route::History(value(3)?), "GET"),
+        ["api", "admin", "export", file] => (Route::Export(export_file(file)?), "GET"),
         ["api", "purchase", "calculate"] => (Route::Calculate, "POST"),
         ["api", "purchase", "confirm"] => (Route::Confirm, "POST"),
         ["api", "purchase", "cancel"] => (Route::Cancel, "POST"),
@@ -166,6 +176,12 @@ mod tests {
         assert_eq!(match_route("GET", "/api/card/block"), Err(NoRoute::MethodNotAllowed("POST")));
         assert_eq!(match_route("GET", "/api/card/balance/by/code/%FF"), Err(NoRoute::NotFound));
         assert_eq!(match_route("POST", "/api/admin/cards/123456/bonuses"), Ok(Route::AddBonus("123456".into())));
+        assert_eq!(
+            match_route("GET", "/api/Admin/Export/Cards.CSV"),
+            Ok(Route::Export(crate::export::ExportKind::Cards))
+        );
+        assert_eq!(match_route("GET", "/api/admin/export/cards"), Err(NoRoute::NotFound));
+        assert_eq!(match_route("POST", "/api/admin/export/bonuses.csv"), Err(NoRoute::MethodNotAllowed("GET")));
         assert_eq!(match_route("GET", "/Health"), Ok(Route::Health));
         assert_eq!(match_route("GET", "/ready/"), Ok(Route::Ready));
         assert_eq!(match_route("POST", "/ready"), Err(NoRoute::MethodNotAllowed("GET")));

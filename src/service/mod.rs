@@ -21,6 +21,7 @@ mod balance;
 mod bulk;
 mod lifecycle;
 mod lookup;
+mod migrate;
 mod parse;
 mod purchase;
 
@@ -28,7 +29,7 @@ pub use admin::{BonusInput, ContactInput};
 pub use balance::{Balance, BonusLine};
 pub use bulk::{BadRows, BonusRow, CardRow, ContactRow};
 pub use lookup::Lookup;
-pub use parse::{parse_card_type, parse_category, parse_code, parse_lot, parse_mobile, parse_number};
+pub use parse::{invalid_field, parse_card_type, parse_category, parse_code, parse_lot, parse_mobile, parse_number};
 pub use purchase::{LineFigures, LineInput, LineReversal, ReturnInput, ReversalAnswer, SaleAnswer, SaleInput};
 
 use crate::domain::Status;
