@@ -163,7 +163,8 @@ impl CardState {
                 }
             }
         }
-        bindings.cards_of(r, &code)?.push(card.number.clone());
+        bindings.cards_of(r, &code)?;
+        bindings.bind(&code, &card.number);
         Ok(())
     }
 
@@ -187,27 +188,38 @@ impl CardState {
     }
 }
 
-/// The contacts' card lists this call changes, loaded on first use.
+/// The contacts' card lists this call reads and extends, each loaded on
+/// first use.
 #[derive(Default)]
 pub(super) struct Bindings {
     lists: HashMap<String, Vec<String>>,
-    /// First-touch order, so the batch is the same on every run.
-    order: Vec<String>,
+    /// The contacts whose list gained a card, in first-gain order (so the
+    /// batch is the same on every run of the transaction).
+    gained: Vec<String>,
 }
 
 impl Bindings {
-    fn cards_of(&mut self, r: &dyn StoreRead, code: &str) -> Tx<&mut Vec<String>> {
+    fn cards_of(&mut self, r: &dyn StoreRead, code: &str) -> Tx<&Vec<String>> {
         if !self.lists.contains_key(code) {
             let stored = r.contact_cards(code)?;
             self.lists.insert(code.to_string(), stored);
-            self.order.push(code.to_string());
         }
-        Ok(self.lists.get_mut(code).expect("inserted above"))
+        Ok(&self.lists[code])
+    }
+
+    /// Adds a card to a contact's list (loaded by [`Bindings::cards_of`]).
+    fn bind(&mut self, code: &str, number: &str) {
+        let list = self.lists.entry(code.to_string()).or_default();
+        debug_assert!(!list.iter().any(|n| n == number), "a card is bound to a contact once");
+        list.push(number.to_string());
+        if !self.gained.iter().any(|g| g == code) {
+            self.gained.push(code.to_string());
+        }
     }
 
     /// Writes every list that gained a card.
     pub(super) fn write(mut self, out: &mut Batch) {
-        for code in self.order {
+        for code in self.gained {
             if let Some(list) = self.lists.remove(&code) {
                 out.put_contact_cards(&code, list);
             }

@@ -130,7 +130,7 @@ fn check_email(text: &str) -> R<()> {
     if email_address::EmailAddress::is_valid(text) {
         return Ok(());
     }
-    Err(Failure::new(ErrorKey::InvalidEmail, format!("Email {} is not an e-mail address", short(text))))
+    Err(Failure::new(ErrorKey::InvalidEmail, format!("Email `{}` is not an e-mail address", short(text))))
 }
 
 /// `InvalidField` naming `given`, with the closest of `known` as a hint.
