@@ -352,11 +352,16 @@ impl Store for SledStore {
         let mut copy: Result<Vec<(sled::IVec, sled::IVec)>, StoreError> = Ok(Vec::new());
         // Reads the trees only: the group's staged writes (of jobs before
         // this one) are not in them yet, and come after the copy.
+        let mut held = Duration::ZERO;
         let mut job = |_: &mut Staged| {
+            let started = Instant::now();
             copy = trees.tree(tree).iter().map(|e| e.map_err(|e| trees.error(e, "exporting"))).collect();
+            held = started.elapsed();
         };
         let pause = Duration::from_micros(self.pause_us.load(Ordering::Relaxed));
         opened.commits().submit(&Writer { trees, pause }, &mut job)?;
+        let entries = copy.as_ref().map_or(0, Vec::len);
+        tracing::debug!(tree = tree.name(), entries, held_ms = held.as_secs_f64() * 1000.0, "snapshot copied");
         for (key, value) in copy? {
             sink(snapshot_item(tree, &key, &value)?)?;
         }
