@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod export;
 mod listen;
 mod user;
 
@@ -53,6 +54,8 @@ enum Command {
     User(user::UserCommand),
     /// Bulk-load contacts, cards or bonus lots from CSV.
     Import(ImportArgs),
+    /// Write the store as the CSV files `import` reads back (backup, migration).
+    Export(export::ExportArgs),
     /// Read the server's integration log.
     Log(LogArgs),
     /// Check, explain and draw a rule set.
@@ -302,6 +305,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => serve(*a),
         Command::User(c) => user::run(c),
         Command::Import(a) => import(a),
+        Command::Export(a) => export::run(a),
         Command::Log(a) => log(a),
         Command::Rules(c) => return rules_cli::run(c),
     };

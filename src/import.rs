@@ -15,7 +15,7 @@
 use crate::service::{BonusInput, BonusRow, Caller, CardRow, CardService, ContactInput, ContactRow, Failure};
 use crate::ErrorKey;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
@@ -48,9 +48,30 @@ impl ImportKind {
     /// The columns a file of this kind may have, as SPEC §7 names them.
     pub fn columns(self) -> &'static [&'static str] {
         match self {
-            ImportKind::Contacts => &["Code", "MobileNumber", "Name", "Email", "BirthDate", "Gender", "City"],
-            ImportKind::Cards => &["Number", "CategoryCode", "TypeCode"],
-            ImportKind::Bonuses => &["Number", "Amount", "TypeCode", "ActiveFrom", "ExpireDate", "Frozen"],
+            ImportKind::Contacts => &["Code", "MobileNumber", "Name", "Email", "BirthDate", "Gender", "City", "Fields"],
+            ImportKind::Cards => &[
+                "Number",
+                "CategoryCode",
+                "TypeCode",
+                "Status",
+                "ContactCode",
+                "BlockReasonCode",
+                "BlockedByUser",
+                "BlockedByRole",
+            ],
+            ImportKind::Bonuses => &["Number", "Amount", "TypeCode", "ActiveFrom", "ExpireDate", "Frozen", "ReceiptId"],
+        }
+    }
+
+    /// The column whose value may appear on one line of a file only: a
+    /// card number in a cards file (a card has one state; a second line
+    /// would silently overwrite the first). A contacts file may name a
+    /// contact again to update it (numbers can move between contacts in
+    /// one file); a bonuses file names a card once per lot.
+    fn unique_column(self) -> Option<usize> {
+        match self {
+            ImportKind::Cards => Some(0),
+            ImportKind::Contacts | ImportKind::Bonuses => None,
         }
     }
 
@@ -146,7 +167,7 @@ pub enum ImportError {
     Empty { kind: ImportKind },
     #[error("the header line is not valid UTF-8")]
     HeaderEncoding,
-    #[error("unknown column(s) {}; a {kind} file has the columns {}", columns.join(", "), kind.columns().join(","))]
+    #[error("unknown column(s) {}{}; a {kind} file has the columns {}", columns.join(", "), column_hint(*kind, columns), kind.columns().join(","))]
     UnknownColumns { kind: ImportKind, columns: Vec<String> },
     #[error("required column(s) {} missing; a {kind} file has the columns {}", columns.join(", "), kind.columns().join(","))]
     MissingColumns { kind: ImportKind, columns: Vec<String> },
@@ -158,6 +179,15 @@ pub enum ImportError {
     /// of them), the batch starting at `line` and the rest were not.
     #[error("import stopped at line {line} after {imported} imported rows: {failure}")]
     Aborted { line: u64, imported: u64, failure: Failure },
+}
+
+/// ` (did you mean `X`?)` for the first unknown column close to a known one.
+fn column_hint(kind: ImportKind, unknown: &[String]) -> String {
+    unknown
+        .iter()
+        .find_map(|u| crate::domain::did_you_mean(u, kind.columns().iter().copied()))
+        .map(|c| format!(" (did you mean `{c}`?)"))
+        .unwrap_or_default()
 }
 
 /// Imports `path` into the service's store as `caller` (who must be allowed
@@ -221,7 +251,8 @@ pub fn import_reader<R: Read>(
         return Err(ImportError::Empty { kind });
     }
     let columns = Columns::from_header(kind, &record)?;
-    let mut run = Run { bar, rows: 0, imported: 0, bad: Vec::new() };
+    let mut run =
+        Run { bar, rows: 0, imported: 0, bad: Vec::new(), seen: HashMap::new(), unique: kind.unique_column() };
     match kind {
         ImportKind::Contacts => run.go(&mut csv, &columns, contact_row, |rows| service.import_contacts(caller, rows)),
         ImportKind::Cards => run.go(&mut csv, &columns, card_row, |rows| service.import_cards(caller, rows)),
@@ -376,6 +407,7 @@ fn csv_io(e: csv::Error) -> std::io::Error {
 
 /// Where each of the kind's columns is in the file.
 struct Columns {
+    kind: ImportKind,
     /// By the position in `kind.columns()`: the index in a record.
     at: Vec<Option<usize>>,
     width: usize,
@@ -411,11 +443,19 @@ impl Columns {
         if !missing.is_empty() {
             return Err(ImportError::MissingColumns { kind, columns: missing });
         }
-        Ok(Columns { at, width: header.len() })
+        Ok(Columns { kind, at, width: header.len() })
+    }
+}
+
+impl Columns {
+    /// The name of the kind's column `col`.
+    fn name(&self, col: usize) -> &'static str {
+        self.kind.columns()[col]
     }
 }
 
 /// One data line, its cells checked for count and encoding.
+#[derive(Clone)]
 struct Cells<'a> {
     columns: &'a Columns,
     values: Vec<&'a str>,
@@ -443,13 +483,35 @@ fn contact_row(c: &Cells<'_>) -> Result<ContactRow, Failure> {
             birth_date: c.owned(4),
             gender: c.owned(5),
             city: c.owned(6),
-            fields: None,
+            fields: c.get(7).map(parse_fields).transpose()?,
         },
     })
 }
 
+/// A `Fields` cell: a JSON object of strings, as the admin body's `Fields`.
+fn parse_fields(cell: &str) -> Result<std::collections::BTreeMap<String, String>, Failure> {
+    serde_json::from_str::<std::collections::BTreeMap<String, String>>(cell).map_err(|_| {
+        Failure::new(
+            ErrorKey::MalformedRequest,
+            format!(
+                "Fields must be a JSON object of strings, like {{\"Loyalty\":\"gold\"}}, not {}",
+                crate::domain::truncate_for_message(cell)
+            ),
+        )
+    })
+}
+
 fn card_row(c: &Cells<'_>) -> Result<CardRow, Failure> {
-    Ok(CardRow { number: c.owned(0).unwrap_or_default(), category: c.owned(1), card_type: c.owned(2) })
+    Ok(CardRow {
+        number: c.owned(0).unwrap_or_default(),
+        category: c.owned(1),
+        card_type: c.owned(2),
+        status: c.owned(3),
+        contact: c.owned(4),
+        block_reason: c.owned(5),
+        blocked_by_user: c.owned(6),
+        blocked_by_role: c.owned(7),
+    })
 }
 
 fn bonus_row(c: &Cells<'_>) -> Result<BonusRow, Failure> {
@@ -462,6 +524,7 @@ fn bonus_row(c: &Cells<'_>) -> Result<BonusRow, Failure> {
             expire_date: c.owned(4),
             frozen: parse_flag("Frozen", c.get(5))?,
         },
+        receipt: c.owned(6),
     })
 }
 
@@ -471,6 +534,9 @@ struct Run<'a> {
     rows: u64,
     imported: u64,
     bad: Vec<BadRow>,
+    /// The unique column's values so far (trimmed), with their first line.
+    seen: HashMap<String, u64>,
+    unique: Option<usize>,
 }
 
 impl Run<'_> {
@@ -496,7 +562,7 @@ impl Run<'_> {
             self.bar.inc(1);
             let start = record.position().map_or(0, |p| p.byte());
             let line = csv.get_mut().line_of(start);
-            match cells(columns, &record).and_then(|c| build(&c)) {
+            match cells(columns, &record).and_then(|c| self.first_time(&c, line)).and_then(|c| build(&c)) {
                 Ok(row) => batch.push((line, row)),
                 Err(f) => self.bad.push(BadRow { line, key: f.key, message: f.message }),
             }
@@ -505,6 +571,28 @@ impl Run<'_> {
             }
         }
         self.flush(&mut batch, &apply)
+    }
+
+    /// Refuses a line whose card number or contact code an earlier line
+    /// had: the first line counts, the repeat is reported (`DuplicateLine`)
+    /// rather than silently overwriting it.
+    fn first_time<'a>(&mut self, c: &Cells<'a>, line: u64) -> Result<Cells<'a>, Failure> {
+        let Some(col) = self.unique else { return Ok(c.clone()) };
+        let Some(value) = c.get(col).map(str::trim).filter(|v| !v.is_empty()) else { return Ok(c.clone()) };
+        match self.seen.get(value) {
+            Some(first) => Err(Failure::new(
+                ErrorKey::DuplicateLine,
+                format!(
+                    "{} {} is already on line {first}",
+                    c.columns.name(col),
+                    crate::domain::truncate_for_message(value)
+                ),
+            )),
+            None => {
+                self.seen.insert(value.to_string(), line);
+                Ok(c.clone())
+            }
+        }
     }
 
     fn flush<T>(

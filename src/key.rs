@@ -25,6 +25,14 @@ pub enum ErrorKey {
     InvalidTypeCode,
     InvalidAmount,
     InvalidDate,
+    /// An unknown body field, a custom field not declared in
+    /// registration.toml, a Gender outside its `genders` list (issue 13).
+    InvalidField,
+    /// An `Email` that is not an e-mail address (issue 13).
+    InvalidEmail,
+    /// An import line whose card number or contact code an earlier line of
+    /// the same file already had (issue 13).
+    DuplicateLine,
     InvalidReceiptId,
     InvalidReturnId,
     InvalidPosition,
@@ -50,7 +58,7 @@ pub enum ErrorKey {
 }
 
 impl ErrorKey {
-    pub const ALL: [ErrorKey; 38] = [
+    pub const ALL: [ErrorKey; 41] = [
         ErrorKey::RequiredParameterNotSpecified,
         ErrorKey::InvalidCardNumber,
         ErrorKey::InvalidMobileNumber,
@@ -70,6 +78,9 @@ impl ErrorKey {
         ErrorKey::InvalidTypeCode,
         ErrorKey::InvalidAmount,
         ErrorKey::InvalidDate,
+        ErrorKey::InvalidField,
+        ErrorKey::InvalidEmail,
+        ErrorKey::DuplicateLine,
         ErrorKey::InvalidReceiptId,
         ErrorKey::InvalidReturnId,
         ErrorKey::InvalidPosition,
@@ -113,6 +124,9 @@ impl ErrorKey {
             ErrorKey::InvalidTypeCode => "InvalidTypeCode",
             ErrorKey::InvalidAmount => "InvalidAmount",
             ErrorKey::InvalidDate => "InvalidDate",
+            ErrorKey::InvalidField => "InvalidField",
+            ErrorKey::InvalidEmail => "InvalidEmail",
+            ErrorKey::DuplicateLine => "DuplicateLine",
             ErrorKey::InvalidReceiptId => "InvalidReceiptId",
             ErrorKey::InvalidReturnId => "InvalidReturnId",
             ErrorKey::InvalidPosition => "InvalidPosition",

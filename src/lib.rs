@@ -16,6 +16,7 @@
 pub mod auth;
 pub mod demo;
 pub mod domain;
+pub mod export;
 pub mod http;
 pub mod import;
 pub mod journal;

@@ -288,16 +288,29 @@ fn cards_then_bonuses() {
     let r = import(&s, ImportKind::Cards, cards.as_bytes());
     assert_eq!(
         bad(&r),
-        [(5, ErrorKey::InvalidCardNumber), (6, ErrorKey::InvalidCategoryCode), (7, ErrorKey::InvalidTypeCode)]
+        [
+            (5, ErrorKey::InvalidCardNumber),
+            (6, ErrorKey::InvalidCategoryCode),
+            (7, ErrorKey::InvalidTypeCode),
+            // A number repeated in one file is reported at its second line,
+            // not silently applied over the first.
+            (8, ErrorKey::DuplicateLine),
+        ]
     );
-    assert_eq!(r.imported, 4);
+    assert!(r.bad[3].message.contains("already on line 3"), "{}", r.bad[3].message);
+    assert_eq!(r.imported, 3);
     let c2 = s.card("1000002").unwrap().unwrap();
-    assert_eq!((c2.category.code(), c2.card_type.code()), ("0", "2"), "the second row changed the category");
+    assert_eq!((c2.category.code(), c2.card_type.code()), ("1", "2"), "the repeated line changed nothing");
     let h = s.history(&admin(), "1000002").unwrap();
-    assert_eq!(h.len(), 2);
-    assert!(h[0].reason.starts_with("card created") && h[0].from.is_none(), "{:?}", h[0]);
-    assert!(h[1].reason.starts_with("category or type changed"), "{:?}", h[1]);
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].reason, "imported: category 1, type 2, status 0", "{:?}", h[0]);
+    assert!(h[0].from.is_none());
     assert_eq!(h[0].user, "importer");
+    // A later file may change the category and type of an existing card.
+    let r = import(&s, ImportKind::Cards, b"Number,CategoryCode\n1000002,0\n");
+    assert!(r.bad.is_empty(), "{r}");
+    let h = s.history(&admin(), "1000002").unwrap();
+    assert!(h[1].reason.starts_with("category or type changed"), "{:?}", h[1]);
     let c3 = s.card("1000003").unwrap().unwrap();
     assert_eq!((c3.category.code(), c3.card_type.code()), ("0", "0"));
 
@@ -427,7 +440,9 @@ fn on_sled_too_numbers_move_and_lots_follow_the_cards_file() {
     assert_eq!(holder(&s, "+79160000082").as_deref(), Some("A"));
     assert_eq!(holder(&s, "+79160000083"), None);
 
-    let r = import(&s, ImportKind::Cards, b"Number,CategoryCode\n5000001,1\n5000001,0\n");
+    let r = import(&s, ImportKind::Cards, b"Number,CategoryCode\n5000001,1\n");
+    assert!(r.bad.is_empty(), "{r}");
+    let r = import(&s, ImportKind::Cards, b"Number,CategoryCode\n5000001,0\n");
     assert!(r.bad.is_empty(), "{r}");
     let r =
         import(&s, ImportKind::Bonuses, b"Number,Amount,ActiveFrom\n5000001,0.1,2020-01-01\n5000001,0.2,2020-01-01\n");

@@ -211,6 +211,20 @@ mod date_tests {
     }
 }
 
+/// The candidate closest to a misspelt name (Jaro-Winkler, letter case
+/// aside), if any is close enough to suggest.
+pub fn did_you_mean<'a>(given: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let given = given.to_lowercase();
+    let mut best: Option<(f64, &str)> = None;
+    for c in candidates {
+        let score = strsim::jaro_winkler(&given, &c.to_lowercase());
+        if score > 0.75 && best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
 /// Cuts user input for inclusion in a message, so a 5,000-character value does
 /// not come back 5,000 characters long.
 pub fn truncate_for_message(s: &str) -> String {

@@ -71,6 +71,12 @@ fn money_decimal(input: &str) -> Result<Decimal, MoneyError> {
     }
     let parsed = if t.contains(['e', 'E']) { Decimal::from_scientific(t) } else { Decimal::from_str(t) };
     let d = parsed.map_err(|_| MoneyError::NotANumber(truncate(input)))?.normalize();
+    // The decimal type rounds digits past its 28th without a word: judge
+    // the fraction by the text, so `1.0000000000000000000000000000001` is
+    // refused, not read as 1.
+    if written_fraction_digits(t) > 2 {
+        return Err(MoneyError::TooPrecise(truncate(input)));
+    }
     if d.is_sign_negative() && !d.is_zero() {
         return Err(MoneyError::Negative(truncate(input)));
     }
@@ -82,6 +88,21 @@ fn money_decimal(input: &str) -> Result<Decimal, MoneyError> {
     }
     // `-0` normalises to 0 with a sign bit; store a plain 0.
     Ok(if d.is_zero() { Decimal::ZERO } else { d })
+}
+
+/// Fraction digits of a number as written (`1.50` → 1, `1.5e-3` → 4,
+/// `125e-1` → 1), trailing zeros not counted.
+fn written_fraction_digits(t: &str) -> i64 {
+    let (mantissa, exponent) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], t[i + 1..].parse::<i64>().unwrap_or(0)),
+        None => (t, 0),
+    };
+    let digits = |s: &str| s.bytes().filter(u8::is_ascii_digit).count() as i64;
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let frac = frac.trim_end_matches('0');
+    let significant_tail =
+        if frac.is_empty() { -(digits(int) - digits(int.trim_end_matches('0'))) } else { digits(frac) };
+    significant_tail.saturating_sub(exponent)
 }
 
 impl TryFrom<Amount> for Money {
@@ -107,6 +128,19 @@ impl fmt::Display for Money {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn digits_past_the_decimal_types_precision_are_not_rounded_away() {
+        assert_eq!(written_fraction_digits("1.0000000000000000000000000000001"), 31);
+        assert_eq!(written_fraction_digits("1.50"), 1);
+        assert_eq!(written_fraction_digits("1.5e-3"), 4);
+        assert_eq!(written_fraction_digits("125e-1"), 1);
+        assert_eq!(written_fraction_digits("1200e-2"), 0);
+        assert_eq!(written_fraction_digits("7"), 0);
+        assert!(matches!(Money::parse("1.0000000000000000000000000000001"), Err(MoneyError::TooPrecise(_))));
+        assert!(matches!(Money::parse("0.001"), Err(MoneyError::TooPrecise(_))));
+        assert_eq!(Money::parse("10.500").unwrap().to_string(), "10.5");
+    }
 
     #[test]
     fn money_is_positive_with_two_fraction_digits_at_most_a_billion() {

@@ -1,6 +1,7 @@
 //! The route table. Paths match case-insensitively and each segment is
 //! percent-decoded after splitting, so `%2F` inside a value stays in it.
 
+use crate::export::ExportKind;
 use crate::rules::Method as RuleMethod;
 
 /// A matched route with its path values.
@@ -42,6 +43,8 @@ pub enum Route {
     AddBonus(String),
     /// GET /api/admin/cards/{number}/history
     History(String),
+    /// GET /api/admin/export/{contacts.csv|cards.csv|bonuses.csv|receipts.jsonl}
+    Export(crate::export::ExportKind),
     /// POST /api/purchase/Calculate
     Calculate,
     /// POST /api/purchase/Confirm
@@ -83,7 +86,8 @@ impl Route {
             | Route::GetCard(_)
             | Route::SearchCards
             | Route::AddBonus(_)
-            | Route::History(_) => RuleMethod::Admin,
+            | Route::History(_)
+            | Route::Export(_) => RuleMethod::Admin,
             Route::Calculate => RuleMethod::Calculate,
             Route::Confirm => RuleMethod::Confirm,
             Route::Cancel => RuleMethod::Cancel,
@@ -175,6 +179,10 @@ pub const ROUTES: &[Endpoint] = &[
     endpoint!("PUT" "/api/admin/cards/{number}" => |v| Route::PutCard(v.next())),
     endpoint!("POST" "/api/admin/cards/{number}/bonuses" => |v| Route::AddBonus(v.next())),
     endpoint!("GET" "/api/admin/cards/{number}/history" => |v| Route::History(v.next())),
+    endpoint!("GET" "/api/admin/export/contacts.csv" => |_| Route::Export(ExportKind::Contacts)),
+    endpoint!("GET" "/api/admin/export/cards.csv" => |_| Route::Export(ExportKind::Cards)),
+    endpoint!("GET" "/api/admin/export/bonuses.csv" => |_| Route::Export(ExportKind::Bonuses)),
+    endpoint!("GET" "/api/admin/export/receipts.jsonl" => |_| Route::Export(ExportKind::Receipts)),
     endpoint!("POST" "/api/purchase/Calculate" => |_| Route::Calculate),
     endpoint!("POST" "/api/purchase/Confirm" => |_| Route::Confirm),
     endpoint!("POST" "/api/purchase/Cancel" => |_| Route::Cancel),
@@ -269,6 +277,12 @@ mod tests {
         assert_eq!(match_route("GET", "/api/card/block"), Err(NoRoute::MethodNotAllowed("POST".into())));
         assert_eq!(match_route("GET", "/api/card/balance/by/code/%FF"), Err(NoRoute::NotFound));
         assert_eq!(match_route("POST", "/api/admin/cards/123456/bonuses"), Ok(Route::AddBonus("123456".into())));
+        assert_eq!(
+            match_route("GET", "/api/Admin/Export/Cards.CSV"),
+            Ok(Route::Export(crate::export::ExportKind::Cards))
+        );
+        assert_eq!(match_route("GET", "/api/admin/export/cards"), Err(NoRoute::NotFound));
+        assert_eq!(match_route("POST", "/api/admin/export/bonuses.csv"), Err(NoRoute::MethodNotAllowed("GET".into())));
         assert_eq!(match_route("GET", "/Health"), Ok(Route::Health));
         assert_eq!(match_route("GET", "/ready/"), Ok(Route::Ready));
         assert_eq!(match_route("POST", "/ready"), Err(NoRoute::MethodNotAllowed("GET".into())));

@@ -64,6 +64,12 @@ impl Fields {
         })
     }
 
+    /// The first field whose name is none of `known` (letter case aside,
+    /// SPEC §4), as the request spelt it.
+    pub fn unknown(&self, known: &[&str]) -> Option<&str> {
+        self.0.iter().map(|(k, _)| k.as_str()).find(|k| !known.iter().any(|n| n.eq_ignore_ascii_case(k)))
+    }
+
     /// The field's JSON text, `None` when absent or `null`.
     fn present(&self, name: &str) -> Option<&str> {
         self.raw(name).map(|r| r.get().trim()).filter(|t| *t != "null")
@@ -366,6 +372,13 @@ mod tests {
         for name in ["a", "b", "c", "d", "e"] {
             assert!(f.code(name).is_err(), "{name}");
         }
+    }
+
+    #[test]
+    fn unknown_fields_are_found_whatever_their_letter_case() {
+        let f = Fields::parse(br#"{"name":"A","Nmae":"B"}"#).unwrap();
+        assert_eq!(f.unknown(&["Name", "City"]), Some("Nmae"));
+        assert_eq!(Fields::parse(br#"{"CITY":"x"}"#).unwrap().unknown(&["Name", "City"]), None);
     }
 
     #[test]

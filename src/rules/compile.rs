@@ -269,9 +269,13 @@ pub fn compile(files: &[(&str, &str)]) -> Result<RuleSet, RuleErrors> {
 
     // ---- registration ----
     let mut required_fields = Vec::new();
+    let mut extra_fields = Vec::new();
+    let mut genders = None;
     if let Some(f) = &reg_f {
         let file = "registration.toml";
         let extra: Vec<String> = f.extra_fields.iter().map(|s| s.get_ref().clone()).collect();
+        extra_fields = extra.clone();
+        genders = f.genders.as_ref().map(|g| registration_names(&mut cx, file, g, "gender"));
         for e in &f.extra_fields {
             if CONTACT_FIELDS.iter().any(|c| c.eq_ignore_ascii_case(e.get_ref())) {
                 cx.err(
@@ -445,6 +449,8 @@ pub fn compile(files: &[(&str, &str)]) -> Result<RuleSet, RuleErrors> {
         reserved,
         reserved_rule,
         required_fields,
+        extra_fields,
+        genders,
         card_format,
         region,
         zone,
@@ -458,6 +464,23 @@ pub fn compile(files: &[(&str, &str)]) -> Result<RuleSet, RuleErrors> {
         messages,
         purchases,
     })
+}
+
+/// The names of a registration.toml list, each checked: not blank, at most
+/// 64 characters, not listed twice (letter case aside, as field names match).
+fn registration_names(cx: &mut Ctx<'_>, file: &str, list: &[S], what: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(list.len());
+    for item in list {
+        let name = item.get_ref();
+        if name.trim().is_empty() || name.chars().count() > 64 {
+            cx.err(file, item.span(), format!("{what} names must be 1-64 characters"), None);
+        } else if out.iter().any(|o| o.eq_ignore_ascii_case(name)) {
+            cx.err(file, item.span(), format!("{what} `{name}` is listed twice"), None);
+        } else {
+            out.push(name.clone());
+        }
+    }
+    out
 }
 
 /// Direct problems first, in file and line order; then the whole-set

@@ -307,6 +307,10 @@ pub struct RuleSet {
     pub(crate) reserved: u64,
     pub(crate) reserved_rule: RuleId,
     pub(crate) required_fields: Vec<String>,
+    /// registration.toml `extra_fields`: the custom fields a contact may have.
+    pub(crate) extra_fields: Vec<String>,
+    /// registration.toml `genders`: the values `Gender` may take (`None`: any).
+    pub(crate) genders: Option<Vec<String>>,
     pub(crate) card_format: CardFormat,
     pub(crate) region: PhoneRegion,
     pub(crate) zone: Zone,
@@ -509,7 +513,7 @@ impl RuleSet {
         }
     }
 
-    pub fn role_names(&self) -> impl Iterator<Item = &str> {
+    pub fn role_names(&self) -> impl Iterator<Item = &str> + Clone {
         self.roles.iter().map(|r| r.name.as_str())
     }
 
@@ -556,6 +560,16 @@ impl RuleSet {
     /// The contact fields that must be non-empty for registration to be sufficient.
     pub fn required_fields(&self) -> &[String] {
         &self.required_fields
+    }
+
+    /// The custom contact fields registration.toml declares.
+    pub fn extra_fields(&self) -> &[String] {
+        &self.extra_fields
+    }
+
+    /// The values `Gender` may take, when registration.toml lists them.
+    pub fn genders(&self) -> Option<&[String]> {
+        self.genders.as_deref()
     }
 
     pub fn card_format(&self) -> &CardFormat {

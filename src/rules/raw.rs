@@ -95,6 +95,9 @@ pub struct RegistrationFile {
     pub required_fields: Vec<S>,
     #[serde(default)]
     pub extra_fields: Vec<S>,
+    /// The values `Gender` may take; absent: any text.
+    #[serde(default)]
+    pub genders: Option<Vec<S>>,
 }
 
 #[derive(Deserialize)]

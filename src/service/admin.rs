@@ -37,7 +37,7 @@ impl CardService {
     pub fn upsert_contact(&self, caller: &Caller, code: &str, input: ContactInput) -> R<ContactRecord> {
         let rules = self.rules.current();
         access(&rules, caller, Method::Admin)?;
-        let checked = check_contact(&rules, code, input)?;
+        let checked = check_contact(&rules, code, input, self.today())?;
         self.write(|r, out| {
             let old = r.contact(checked.code.as_str())?;
             if let Some(m) = &checked.mobile {

@@ -12,6 +12,7 @@
 
 use super::admin::{change_card, lot_added, merge_contact, mobile_taken, new_card};
 use super::lookup::card_not_found;
+use super::migrate::{imported, Bindings, CardState};
 use super::parse::{check_contact, parse_card_type, parse_category, parse_lot, parse_number};
 use super::{access, BonusInput, Caller, CardService, ContactInput, Failure, Tx, R};
 use crate::rules::Method;
@@ -27,12 +28,23 @@ pub struct ContactRow {
 }
 
 /// One card to create or change: `PUT /api/admin/cards/{number}`.
-/// `None` (or empty) keeps the stored value; a new card defaults to plastic, bonus.
+/// `None` (or empty) keeps the stored value; a new card defaults to plastic,
+/// bonus, New, unbound. The state columns (issue 13) give a new card its
+/// real state; on an existing card they must match what is stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CardRow {
     pub number: String,
     pub category: Option<String>,
     pub card_type: Option<String>,
+    /// `Status`: a status code (`0`..`3`) or name (`new`, … `blocked`).
+    pub status: Option<String>,
+    /// `ContactCode`: the contact the card is bound to.
+    pub contact: Option<String>,
+    /// `BlockReasonCode`, `BlockedByUser`, `BlockedByRole`: the block of a
+    /// Blocked card (user and role default to the importing caller's).
+    pub block_reason: Option<String>,
+    pub blocked_by_user: Option<String>,
+    pub blocked_by_role: Option<String>,
 }
 
 /// One bonus lot to add: `POST /api/admin/cards/{number}/bonuses`.
@@ -40,6 +52,8 @@ pub struct CardRow {
 pub struct BonusRow {
     pub number: String,
     pub input: BonusInput,
+    /// `ReceiptId`: the receipt whose sale accrued the lot (a restored backup).
+    pub receipt: Option<String>,
 }
 
 /// Bad rows of a bulk call: (line, why), in the order of the rows.
@@ -59,6 +73,10 @@ impl<T> Overlay<T> {
 
     fn get_mut(&mut self, key: &str) -> Option<&mut T> {
         self.index.get(key).map(|&i| &mut self.items[i])
+    }
+
+    fn get(&self, key: &str) -> Option<&T> {
+        self.index.get(key).map(|&i| &self.items[i])
     }
 
     fn insert(&mut self, key: String, item: T) -> &mut T {
@@ -112,10 +130,11 @@ impl CardService {
     pub fn import_contacts(&self, caller: &Caller, rows: Vec<(u64, ContactRow)>) -> R<BadRows> {
         let rules = self.rules.current();
         access(&rules, caller, Method::Admin)?;
+        let today = self.today();
         let mut bad = Vec::new();
         let mut checked = Vec::with_capacity(rows.len());
         for (line, row) in rows {
-            match check_contact(&rules, &row.code, row.input) {
+            match check_contact(&rules, &row.code, row.input, today) {
                 Ok(c) => checked.push((line, c)),
                 Err(f) => bad.push((line, f)),
             }
@@ -173,7 +192,8 @@ impl CardService {
 
     /// Creates or changes many cards in one transaction, each row as
     /// [`CardService::upsert_card`] would, with a history entry per creation
-    /// or change.
+    /// or change. A row may give a new card its state (migration, issue 13):
+    /// status, bound contact, block; see [`super::migrate`] for the checks.
     pub fn import_cards(&self, caller: &Caller, rows: Vec<(u64, CardRow)>) -> R<BadRows> {
         let rules = self.rules.current();
         access(&rules, caller, Method::Admin)?;
@@ -183,18 +203,20 @@ impl CardService {
             let parsed = parse_number(&rules, &row.number).and_then(|n| {
                 let category = parse_category(row.category.as_deref())?;
                 let card_type = parse_card_type(row.card_type.as_deref())?;
-                Ok((n, category, card_type))
+                let state = CardState::parse(&rules, caller, &row)?;
+                Ok((n, category, card_type, state))
             });
             match parsed {
                 Ok(p) => checked.push((line, p)),
                 Err(f) => bad.push((line, f)),
             }
         }
-        self.write_rows(bad, |r, out, _bad| {
+        self.write_rows(bad, |r, out, bad| {
             // Each card with its history length in the store (None: created
             // by this call); a card is written only if this call changed it.
             let mut cards: Overlay<(CardRecord, Option<u64>)> = Overlay::new();
-            for (_line, (number, category, card_type)) in &checked {
+            let mut bindings = Bindings::default();
+            for (line, (number, category, card_type, state)) in &checked {
                 let (category, card_type) = (*category, *card_type);
                 let (card, _) = match cards.get_mut(number.as_str()) {
                     Some(c) => c,
@@ -205,12 +227,25 @@ impl CardService {
                         }
                         None => {
                             let mut card = new_card(number);
-                            change_card(caller, out, &mut card, true, category, card_type);
-                            cards.insert(number.as_str().to_string(), (card, None));
+                            card.category = category.unwrap_or(card.category);
+                            card.card_type = card_type.unwrap_or(card.card_type);
+                            let lookup = |n: &str| Ok(cards.get(n).map(|(c, _)| c.clone()));
+                            match state.place(r, &rules, &mut card, &mut bindings, lookup) {
+                                Ok(()) => {
+                                    imported(caller, out, &mut card);
+                                    cards.insert(number.as_str().to_string(), (card, None));
+                                }
+                                Err(super::Abort::Refused(f)) => bad.push((*line, f)),
+                                Err(super::Abort::Store(e)) => return Err(e.into()),
+                            }
                             continue;
                         }
                     },
                 };
+                if let Err(f) = state.matches(card) {
+                    bad.push((*line, f));
+                    continue;
+                }
                 change_card(caller, out, card, false, category, card_type);
             }
             for (card, stored_len) in cards.items {
@@ -218,6 +253,7 @@ impl CardService {
                     out.put_card(card);
                 }
             }
+            bindings.write(out);
             Ok(())
         })
     }
@@ -235,7 +271,7 @@ impl CardService {
             match parse_number(&rules, &row.number) {
                 // The lot's own errors come after CannotFindCardNumber, which
                 // needs the store: keep the result until the card is looked up.
-                Ok(n) => checked.push((line, n, parse_lot(&row.input, today))),
+                Ok(n) => checked.push((line, n, parse_lot(&row.input, today).and_then(|l| with_receipt(l, &row)))),
                 Err(f) => bad.push((line, f)),
             }
         }
@@ -276,4 +312,15 @@ impl CardService {
             Ok(())
         })
     }
+}
+
+/// The lot with the receipt a `ReceiptId` cell names (a restored backup's
+/// accrued lot), checked as a receipt id.
+fn with_receipt(mut lot: Lot, row: &BonusRow) -> R<Lot> {
+    if let Some(id) = row.receipt.as_deref().filter(|r| !r.trim().is_empty()) {
+        let id =
+            crate::domain::ReceiptId::parse(id).map_err(|e| Failure::new(ErrorKey::InvalidReceiptId, e.to_string()))?;
+        lot.receipt = Some(id.as_str().to_string());
+    }
+    Ok(lot)
 }

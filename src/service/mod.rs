@@ -25,6 +25,7 @@ mod bulk;
 mod erase;
 mod lifecycle;
 mod lookup;
+mod migrate;
 mod parse;
 mod purchase;
 
@@ -37,7 +38,7 @@ pub use balance::{Balance, BonusLine};
 pub use bulk::{BadRows, BonusRow, CardRow, ContactRow};
 pub use erase::{Erased, ERASED_REASON};
 pub use lookup::Lookup;
-pub use parse::{parse_card_type, parse_category, parse_code, parse_lot, parse_mobile, parse_number};
+pub use parse::{invalid_field, parse_card_type, parse_category, parse_code, parse_lot, parse_mobile, parse_number};
 pub use purchase::{LineFigures, LineInput, LineReversal, ReturnInput, ReversalAnswer, SaleAnswer, SaleInput};
 
 use crate::domain::Status;

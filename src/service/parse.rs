@@ -3,7 +3,7 @@
 
 use super::admin::{BonusInput, ContactInput};
 use super::{Failure, CUSTOM_FIELDS_MAX, FIELD_CHARS_MAX, R};
-use crate::domain::{parse_date, Amount, BonusType, CardNumber, CardType, Category, ContactCode, Lot, MobileNumber};
+use crate::domain::{parse_date, BonusType, CardNumber, CardType, Category, ContactCode, Lot, MobileNumber, Money};
 use crate::rules::RuleSet;
 use crate::ErrorKey;
 use chrono::NaiveDate;
@@ -65,25 +65,23 @@ fn optional_code<C>(c: Option<&str>, from_code: fn(&str) -> Option<C>, key: Erro
 
 /// Parses a lot in SPEC's order: amount, type, dates.
 pub fn parse_lot(input: &BonusInput, today: NaiveDate) -> R<Lot> {
+    // As money (SPEC §8.1): > 0, at most 2 fraction digits, at most
+    // 1,000,000,000 — refused, never rounded.
     let amount = match present(input.amount.as_deref()) {
         None => return Err(Failure::new(ErrorKey::InvalidAmount, "Amount is required")),
-        Some(a) => Amount::parse(a).map_err(|e| Failure::new(ErrorKey::InvalidAmount, e.to_string()))?,
+        Some(a) => Money::parse(a).map_err(|e| Failure::new(ErrorKey::InvalidAmount, e.to_string()))?.amount(),
     };
-    if amount == Amount::ZERO {
-        return Err(Failure::new(ErrorKey::InvalidAmount, "amount must be greater than zero"));
-    }
     let bonus_type = match present(input.type_code.as_deref()) {
         None => BonusType::Monetary,
         Some(t) => BonusType::from_code(t.trim()).ok_or_else(|| {
             Failure::new(ErrorKey::InvalidTypeCode, format!("bonus type code {} is unknown", short(t)))
         })?,
     };
-    let date = |s: Option<&str>| -> R<Option<NaiveDate>> {
-        present(s).map(|d| parse_date(d).map_err(|e| Failure::new(ErrorKey::InvalidDate, e.to_string()))).transpose()
-    };
-    let given_from = date(input.active_from.as_deref())?;
+    let date =
+        |name: &str, s: Option<&str>| -> R<Option<NaiveDate>> { present(s).map(|d| lot_date(name, d)).transpose() };
+    let given_from = date("ActiveFrom", input.active_from.as_deref())?;
     let active_from = given_from.unwrap_or(today);
-    let expire = date(input.expire_date.as_deref())?;
+    let expire = date("ExpireDate", input.expire_date.as_deref())?;
     // Only a stated ActiveFrom can contradict ExpireDate: a lot loaded after
     // it expired (ActiveFrom defaulting to today) is valid and shows burned.
     if let (Some(e), Some(_)) = (expire, given_from) {
@@ -95,6 +93,84 @@ pub fn parse_lot(input: &BonusInput, today: NaiveDate) -> R<Lot> {
         }
     }
     Ok(Lot { amount, bonus_type, active_from, expire, frozen: input.frozen, receipt: None })
+}
+
+/// The first and last day a lot's date may name: anything outside is a
+/// typo (`0000-01-01`, `20226-01-01` cut short), not a plan.
+const LOT_DATE_MIN: NaiveDate = NaiveDate::from_ymd_opt(1900, 1, 1).expect("valid");
+const LOT_DATE_MAX: NaiveDate = NaiveDate::from_ymd_opt(2999, 12, 31).expect("valid");
+
+fn invalid_date(e: impl std::fmt::Display) -> Failure {
+    Failure::new(ErrorKey::InvalidDate, e.to_string())
+}
+
+/// `ActiveFrom` or `ExpireDate`: `YYYY-MM-DD` from 1900-01-01 to 2999-12-31.
+fn lot_date(name: &str, text: &str) -> R<NaiveDate> {
+    let d = parse_date(text).map_err(invalid_date)?;
+    if !(LOT_DATE_MIN..=LOT_DATE_MAX).contains(&d) {
+        return Err(invalid_date(format!("{name} {d} is outside {LOT_DATE_MIN} to {LOT_DATE_MAX}")));
+    }
+    Ok(d)
+}
+
+/// `BirthDate`: a real `YYYY-MM-DD` date from 1900-01-01 to today.
+fn check_birth_date(text: &str, today: NaiveDate) -> R<()> {
+    let d = parse_date(text).map_err(invalid_date)?;
+    if d < LOT_DATE_MIN {
+        return Err(invalid_date(format!("BirthDate {d} is before {LOT_DATE_MIN}")));
+    }
+    if d > today {
+        return Err(invalid_date(format!("BirthDate {d} is in the future")));
+    }
+    Ok(())
+}
+
+/// `Email`: an address a well-kept parser (RFC 5322's addr-spec) accepts.
+fn check_email(text: &str) -> R<()> {
+    if email_address::EmailAddress::is_valid(text) {
+        return Ok(());
+    }
+    Err(Failure::new(ErrorKey::InvalidEmail, format!("Email `{}` is not an e-mail address", short(text))))
+}
+
+/// `InvalidField` naming `given`, with the closest of `known` as a hint.
+pub fn invalid_field<'a>(what: &str, given: &str, known: impl Iterator<Item = &'a str> + Clone) -> Failure {
+    let list: Vec<&str> = known.clone().collect();
+    let hint = match crate::domain::did_you_mean(given, known) {
+        Some(s) => format!("; did you mean `{s}`?"),
+        None if list.is_empty() => String::new(),
+        None => format!("; expected one of {}", list.join(", ")),
+    };
+    Failure::new(ErrorKey::InvalidField, format!("{what} `{}` is unknown{hint}", short(given)))
+}
+
+/// `Gender`: one of registration.toml's `genders`, when it lists them.
+fn check_gender(rules: &RuleSet, text: &str) -> R<()> {
+    match rules.genders() {
+        Some(g) if !g.iter().any(|x| x == text.trim()) => {
+            Err(invalid_field("Gender", text, g.iter().map(String::as_str)))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Custom fields under the names registration.toml's `extra_fields`
+/// declares (matched case-insensitively, as every field name; kept in the
+/// declared spelling). An undeclared name is `InvalidField`.
+fn declared_fields(
+    rules: &RuleSet,
+    fields: std::collections::BTreeMap<String, String>,
+) -> R<std::collections::BTreeMap<String, String>> {
+    let declared = rules.extra_fields();
+    let mut out = std::collections::BTreeMap::new();
+    for (k, v) in fields {
+        let Some(name) = declared.iter().find(|d| d.eq_ignore_ascii_case(k.trim())) else {
+            let f = invalid_field("custom field", &k, declared.iter().map(String::as_str));
+            return Err(Failure::new(f.key, format!("{}; declare it in registration.toml extra_fields", f.message)));
+        };
+        out.insert(name.clone(), v);
+    }
+    Ok(out)
 }
 
 fn check_field_value(v: &str) -> R<()> {
@@ -118,11 +194,29 @@ pub(super) struct CheckedContact {
 /// The checks of a contact write that need no store: first the body's shape
 /// (field lengths, custom field names: `MalformedRequest`, HTTP 400, which
 /// comes before a method's own checks as every 400 does), then in SPEC order
-/// the code and the mobile.
-pub(super) fn check_contact(rules: &RuleSet, code: &str, input: ContactInput) -> R<CheckedContact> {
+/// the code and the mobile, then (issue 13) Email, BirthDate, Gender and
+/// custom fields declared. An empty value clears the field and is not checked.
+pub(super) fn check_contact(
+    rules: &RuleSet,
+    code: &str,
+    mut input: ContactInput,
+    today: NaiveDate,
+) -> R<CheckedContact> {
     check_contact_shape(&input)?;
     let code = parse_code(code)?;
     let mobile = present(input.mobile.as_deref()).map(|m| parse_mobile(rules, m)).transpose()?;
+    if let Some(e) = present(input.email.as_deref()) {
+        check_email(e)?;
+    }
+    if let Some(d) = present(input.birth_date.as_deref()) {
+        check_birth_date(d, today)?;
+    }
+    if let Some(g) = present(input.gender.as_deref()) {
+        check_gender(rules, g)?;
+    }
+    if let Some(fields) = input.fields.take() {
+        input.fields = Some(declared_fields(rules, fields)?);
+    }
     Ok(CheckedContact { code, mobile, input })
 }
 

@@ -382,6 +382,73 @@ pub fn an_emptied_contact_frees_its_phone_and_leaves_the_name_index(store: &dyn 
 /// `available = $ready,` first, a test whose `$ready()` is false returns at
 /// once (an engine that needs a server the environment does not give; the
 /// check says so itself, or fails where the server is required).
+/// Everything a snapshot (export, backup) reads: every record of the part,
+/// in key (byte) order, cards with their lots; a later change is not in a
+/// snapshot taken before it.
+pub fn a_snapshot_reads_every_record_in_key_order(store: &dyn Store) {
+    use super::{SnapshotItem, SnapshotPart};
+    let take = |part| {
+        let mut items = Vec::new();
+        store
+            .snapshot(part, &mut |item| {
+                items.push(item);
+                Ok(())
+            })
+            .expect("snapshot");
+        items
+    };
+    assert!(take(SnapshotPart::Cards).is_empty() && take(SnapshotPart::Contacts).is_empty());
+    let mut b = Batch::default();
+    for n in ["300002", "30000", "300001"] {
+        b.put_card(card(n, None, 0));
+        b.put_lots(n, vec![lot(&format!("1.{}", n.len()), Some("R-1")), lot("2", None)]);
+    }
+    for c in ["b", "a", "Ж"] {
+        b.put_contact(ContactWrite { record: contact(c, None), old_mobile: None });
+    }
+    b.put_receipt(receipt("R-2", "300001"));
+    b.put_receipt(receipt("R-1", "300001"));
+    put(store, b).expect("put");
+    let cards: Vec<(String, usize)> = take(SnapshotPart::Cards)
+        .into_iter()
+        .map(|i| match i {
+            SnapshotItem::Card(c, lots) => {
+                assert_eq!(lots, vec![lot(&format!("1.{}", c.number.len()), Some("R-1")), lot("2", None)]);
+                assert_eq!(c, card(&c.number, None, 0));
+                (c.number, lots.len())
+            }
+            other => panic!("a card snapshot gave {other:?}"),
+        })
+        .collect();
+    assert_eq!(cards, [("30000".into(), 2), ("300001".into(), 2), ("300002".into(), 2)]);
+    let codes: Vec<String> = take(SnapshotPart::Contacts)
+        .into_iter()
+        .map(|i| match i {
+            SnapshotItem::Contact(c) => {
+                assert_eq!(c, contact(&c.code, None));
+                c.code
+            }
+            other => panic!("a contact snapshot gave {other:?}"),
+        })
+        .collect();
+    assert_eq!(codes, ["a", "b", "Ж"]);
+    let ids: Vec<String> = take(SnapshotPart::Receipts)
+        .into_iter()
+        .map(|i| match i {
+            SnapshotItem::Receipt(r) => r.id,
+            other => panic!("a receipt snapshot gave {other:?}"),
+        })
+        .collect();
+    assert_eq!(ids, ["R-1", "R-2"]);
+    // A sink's error stops the snapshot and comes back.
+    let mut seen = 0;
+    let stopped = store.snapshot(SnapshotPart::Cards, &mut |_| {
+        seen += 1;
+        Err(StoreError::Unfinished)
+    });
+    assert!(matches!(stopped, Err(StoreError::Unfinished)) && seen == 1, "{stopped:?} after {seen}");
+}
+
 #[macro_export]
 macro_rules! store_conformance_tests {
     ($make:expr) => {
@@ -479,6 +546,13 @@ macro_rules! store_conformance_tests {
                 return;
             }
             c::an_emptied_contact_frees_its_phone_and_leaves_the_name_index(&*$make());
+        }
+        #[test]
+        fn a_snapshot_reads_every_record_in_key_order() {
+            if !$ready() {
+                return;
+            }
+            c::a_snapshot_reads_every_record_in_key_order(&*$make());
         }
         #[test]
         fn a_panicking_operation_panics_its_caller_and_writes_nothing() {

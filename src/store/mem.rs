@@ -4,7 +4,7 @@
 
 use super::{
     contact_cursor, name_key, Batch, CardQuery, CardRecord, ContactQuery, ContactRecord, HistoryEntry, Lot, Operation,
-    Page, ReceiptRecord, Store, StoreError, StoreRead,
+    Page, ReceiptRecord, Sink, SnapshotItem, SnapshotPart, Store, StoreError, StoreRead,
 };
 use crate::domain::Status;
 use std::collections::{BTreeMap, BTreeSet};
@@ -202,5 +202,24 @@ impl Store for MemStore {
             .filter_map(|(_, n)| t.cards.get(n))
             .map(|c| (c.number.clone(), c.clone()));
         Ok(page(found, after, limit))
+    }
+
+    /// A copy taken under the tables' lock: the state between two changes.
+    fn snapshot(&self, part: SnapshotPart, sink: &mut Sink<'_>) -> Result<(), StoreError> {
+        let items: Vec<SnapshotItem> = {
+            let t = self.tables();
+            match part {
+                SnapshotPart::Contacts => t.contacts.values().cloned().map(SnapshotItem::Contact).collect(),
+                SnapshotPart::Cards => t
+                    .cards
+                    .values()
+                    .map(|c| SnapshotItem::Card(c.clone(), t.lots.get(&c.number).cloned().unwrap_or_default()))
+                    .collect(),
+                SnapshotPart::Receipts => {
+                    t.receipts.values().map(|r| SnapshotItem::Receipt(Box::new(r.clone()))).collect()
+                }
+            }
+        };
+        items.into_iter().try_for_each(sink)
     }
 }

@@ -21,6 +21,7 @@ pub mod pg;
 mod records;
 mod rerun;
 mod sled;
+mod snapshot;
 
 pub use error::{Source, StoreError};
 pub use group_commit::FlushStats;
@@ -34,6 +35,7 @@ pub use records::{
 };
 pub use rerun::RunTwice;
 pub use sled::SledStore;
+pub use snapshot::{Sink, SnapshotItem, SnapshotPart};
 
 /// A card with what a balance shows of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +108,14 @@ pub trait Store: StoreRead + Send + Sync {
     /// Cards matching `query` by number, after `after`, at most `limit`;
     /// from an index.
     fn find_cards(&self, query: &CardQuery, after: Option<&str>, limit: usize) -> Result<Page<CardRecord>, StoreError>;
+
+    /// Every record of `part`, in key order, as of one moment (see
+    /// [`snapshot`]'s doc for what each engine does), handed to `sink` one
+    /// by one; for export and backup. An engine that cannot says so.
+    fn snapshot(&self, part: SnapshotPart, sink: &mut Sink<'_>) -> Result<(), StoreError> {
+        let _ = (part, sink);
+        Err(StoreError::engine("exporting", std::io::Error::other("this store cannot export")))
+    }
 }
 
 /// Applies a ready batch as one transaction (loading data in tests,

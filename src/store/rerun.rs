@@ -61,4 +61,8 @@ impl<S: Store> Store for RunTwice<S> {
     ) -> Result<super::Page<super::CardRecord>, StoreError> {
         self.0.find_cards(query, after, limit)
     }
+
+    fn snapshot(&self, part: super::SnapshotPart, sink: &mut super::Sink<'_>) -> Result<(), StoreError> {
+        self.0.snapshot(part, sink)
+    }
 }

@@ -35,6 +35,9 @@ pub(super) fn compare(old: &RuleSet, new: &RuleSet) -> Vec<SettingChange> {
     roles(&mut o, old, new);
     reasons(&mut o, old, new);
     o.cmp("registration.toml required_fields", list(old.required_fields()), list(new.required_fields()));
+    o.cmp("registration.toml extra_fields", list(old.extra_fields()), list(new.extra_fields()));
+    let genders = |r: &RuleSet| r.genders().map_or_else(|| "(any)".to_string(), list);
+    o.cmp("registration.toml genders", genders(old), genders(new));
     o.cmp("formats.toml [card_number]", format!("{:?}", old.card_format()), format!("{:?}", new.card_format()));
     o.cmp("formats.toml [mobile_number] region", format!("{:?}", old.region()), format!("{:?}", new.region()));
     o.cmp("formats.toml [time] zone", format!("{:?}", old.zone()), format!("{:?}", new.zone()));

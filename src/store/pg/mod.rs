@@ -28,6 +28,7 @@ mod pool;
 mod retry;
 mod schema;
 mod search;
+mod snapshot;
 mod sql;
 pub mod testing;
 mod write;
@@ -37,7 +38,7 @@ pub use schema::SCHEMA_VERSION;
 
 use super::{
     CardQuery, CardRecord, CardView, ContactQuery, ContactRecord, HistoryEntry, Lot, Operation, Page, ReceiptRecord,
-    Store, StoreError, StoreRead,
+    Sink, SnapshotPart, Store, StoreError, StoreRead,
 };
 use pool::{Manager, PgConn};
 use sql::Reads;
@@ -310,5 +311,19 @@ impl Store for PgStore {
 
     fn find_cards(&self, query: &CardQuery, after: Option<&str>, limit: usize) -> Result<Page<CardRecord>, StoreError> {
         self.read(|r| search::cards(r.client, r.st, query, after, limit))
+    }
+
+    /// One read-only REPEATABLE READ transaction (see `snapshot`); not run
+    /// again on a lost connection, since the sink has had part of it.
+    fn snapshot(&self, part: SnapshotPart, sink: &mut Sink<'_>) -> Result<(), StoreError> {
+        retry::off_async(|| {
+            let mut conn = self.conn()?;
+            let PgConn { client, broken, .. } = &mut *conn;
+            let result = snapshot::run(client, part, sink);
+            if matches!(result, Err(StoreError::Unavailable(_))) {
+                broken.set(true);
+            }
+            result
+        })
     }
 }
