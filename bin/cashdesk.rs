@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod listen;
+mod store_cli;
 mod user;
 
 /// jemalloc, not the system allocator: a durable state change allocates and
@@ -42,6 +43,9 @@ enum Command {
     User(user::UserCommand),
     /// Bulk-load contacts, cards or bonus lots from CSV.
     Import(ImportArgs),
+    /// Work on a whole store: copy it between engines.
+    #[command(subcommand)]
+    Store(store_cli::StoreCommand),
     /// Read the server's integration log.
     Log(LogArgs),
     /// Check, explain and draw a rule set.
@@ -277,6 +281,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => serve(*a),
         Command::User(c) => user::run(c),
         Command::Import(a) => import(a),
+        Command::Store(c) => store_cli::run(c),
         Command::Log(a) => log(a),
         Command::Rules(c) => return rules_cli::run(c),
     };

@@ -61,4 +61,13 @@ impl<S: Store> Store for RunTwice<S> {
     ) -> Result<super::Page<super::CardRecord>, StoreError> {
         self.0.find_cards(query, after, limit)
     }
+
+    fn scan(
+        &self,
+        table: super::Table,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<super::Page<super::Stored>, StoreError> {
+        self.0.scan(table, after, limit)
+    }
 }

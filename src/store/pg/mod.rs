@@ -18,6 +18,7 @@
 //! - `sql`: statements and point reads;
 //! - `write`: applying a batch;
 //! - `search`: the searches;
+//! - `scan`: listing a whole table, for copying a store;
 //! - `retry`: the re-run loop's limits;
 //! - `errors`: PostgreSQL's errors as [`StoreError`]s;
 //! - [`testing`]: throwaway databases for tests.
@@ -26,6 +27,7 @@ pub mod config;
 mod errors;
 mod pool;
 mod retry;
+mod scan;
 mod schema;
 mod search;
 mod sql;
@@ -37,7 +39,7 @@ pub use schema::SCHEMA_VERSION;
 
 use super::{
     CardQuery, CardRecord, CardView, ContactQuery, ContactRecord, HistoryEntry, Lot, Operation, Page, ReceiptRecord,
-    Store, StoreError, StoreRead,
+    Store, StoreError, StoreRead, Stored, Table,
 };
 use pool::{Manager, PgConn};
 use sql::Reads;
@@ -310,5 +312,9 @@ impl Store for PgStore {
 
     fn find_cards(&self, query: &CardQuery, after: Option<&str>, limit: usize) -> Result<Page<CardRecord>, StoreError> {
         self.read(|r| search::cards(r.client, r.st, query, after, limit))
+    }
+
+    fn scan(&self, table: Table, after: Option<&str>, limit: usize) -> Result<Page<Stored>, StoreError> {
+        self.read(|r| scan::scan(r.client, r.st, table, after, limit))
     }
 }
