@@ -22,6 +22,7 @@ pub(super) struct Statements {
     pub lots: Read,
     pub history: Read,
     pub receipt: Read,
+    pub lock_receipt_id: Statement,
     pub card_view: Statement,
     pub lock_cards: Statement,
     pub insert_cards: Statement,
@@ -58,6 +59,9 @@ impl Statements {
             lots: read(c, "SELECT lots FROM cards WHERE number = $1")?,
             history: read(c, "SELECT entry FROM history WHERE number = $1 ORDER BY seq")?,
             receipt: read(c, "SELECT rec FROM receipts WHERE id = $1")?,
+            // Key space of two int4s, apart from the one-bigint locks of
+            // the migrations and the retry queue; 0x72637074 is "rcpt".
+            lock_receipt_id: c.prepare("SELECT pg_advisory_xact_lock(1919119476, hashtext($1))")?,
             card_view: c.prepare(
                 "SELECT c.rec, c.lots, t.rec FROM cards c LEFT JOIN contacts t ON t.code = c.contact \
                  WHERE c.number = $1",
@@ -190,7 +194,16 @@ impl<C: GenericClient> Reads<'_, C> {
     pub fn lots(&mut self, number: &str) -> Result<Vec<Lot>, StoreError> {
         Ok(self.one(&self.st.lots, number, "reading lots")?.unwrap_or_default())
     }
+    /// Inside a transaction the receipt id is locked first, found or not,
+    /// until COMMIT: a receipt that does not exist yet has no row to lock,
+    /// and two identical Confirms must not both find none (the second waits,
+    /// then reads the first's receipt, in a statement of its own so that
+    /// READ COMMITTED reads it after the wait).
     pub fn receipt(&mut self, id: &str) -> Result<Option<ReceiptRecord>, StoreError> {
+        if self.lock && storable(id) {
+            let st = self.st.lock_receipt_id.clone();
+            self.client.execute(&st, &[&id]).map_err(|e| errors::map("locking a receipt id", e))?;
+        }
         self.one(&self.st.receipt, id, "reading a receipt")
     }
     pub fn contact_cards(&mut self, code: &str) -> Result<Vec<String>, StoreError> {
