@@ -27,6 +27,17 @@ mod user;
 #[global_allocator]
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// jemalloc's options, read at its start: freed pages go back to the system
+/// within about a second, from jemalloc's own background thread. Without it
+/// jemalloc purges only while the program allocates, so after a burst (a
+/// wave of thousands of half-open connections, closed at the header timeout)
+/// an idle server kept the burst's pages (tests/serve_limits.rs measures it).
+/// The symbol is prefixed because tikv-jemallocator prefixes jemalloc's.
+#[cfg(all(not(target_env = "msvc"), target_os = "linux"))]
+#[export_name = "_rjem_malloc_conf"]
+#[used]
+static JEMALLOC_CONF: &u8 = &b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0"[0];
+
 #[derive(Parser)]
 #[command(name = "cashdesk", version, about = "Loyalty-card processing: rules, store and the HTTP API cash desks call")]
 struct Cli {

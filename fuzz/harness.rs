@@ -186,3 +186,96 @@ pub fn parsers(data: &[u8]) {
         assert_eq!(parse_date(&d.format("%Y-%m-%d").to_string()), Ok(d), "date round trip");
     }
 }
+
+/// Target `purchase_body`: a request body as Calculate, Confirm, a second
+/// Confirm, Return and Cancel would read it, against a fresh demo data set
+/// in memory (a body that names no card gets the demo's active bonus card).
+/// Properties: the lines share out exactly the redemption, none pays more
+/// than its amount, the accrual stays within the card type's percent of what
+/// was paid; Confirm takes exactly the redemption from the active balance and
+/// agrees with Calculate; the same Confirm again replays it; Cancel restores
+/// the active balance exactly.
+pub fn purchase_body(data: &[u8]) {
+    use cashdesk_card::http::purchase::{return_input, sale_input};
+    let Ok(fields) = Fields::parse(data) else { return };
+    let (Ok(mut sale), Ok(ret)) = (sale_input(&fields), return_input(&fields)) else { return };
+    let purchase = PurchaseFixture::new();
+    let today = purchase.service.today();
+    if sale.number.is_none() && sale.mobile.is_none() {
+        sale.number = Some(purchase.card.clone());
+    }
+    sale.receipt_id = sale.receipt_id.or_else(|| Some("FUZZ-1".to_string()));
+    let before = purchase.active_balance(&sale);
+    let calculated = purchase.service.calculate(&purchase.cashier, &sale, today);
+    if let Ok(c) = &calculated {
+        check_sale_figures(c);
+    }
+    let Ok(confirmed) = purchase.service.confirm(&purchase.cashier, &sale, today) else {
+        let _ = purchase.service.return_goods(&purchase.cashier, &ret, today);
+        return;
+    };
+    let calculated = calculated.expect("a Confirm that succeeds was calculable");
+    assert_eq!((&confirmed.lines, confirmed.accrued), (&calculated.lines, calculated.accrued), "Confirm = Calculate");
+    let before = before.expect("a card that sold has a balance");
+    assert_eq!(before.minus(confirmed.redeemed), Some(confirmed.active_balance), "Confirm takes exactly R");
+    let again = purchase.service.confirm(&purchase.cashier, &sale, today).expect("a replay answers");
+    assert!(again.replayed, "the same Confirm replays");
+    assert_eq!((again.lines, again.accrued), (confirmed.lines, confirmed.accrued), "a replay is the first answer");
+    let _ = purchase.service.return_goods(&purchase.cashier, &ret, today);
+    let receipt = sale.receipt_id.as_deref();
+    purchase.service.cancel(&purchase.cashier, receipt, today).expect("a confirmed receipt cancels");
+    assert_eq!(purchase.active_balance(&sale), Some(before), "Cancel restores the balance");
+}
+
+fn check_sale_figures(c: &cashdesk_card::service::SaleAnswer) {
+    let shared = c.lines.iter().fold(Amount::ZERO, |s, l| s.plus(l.redeemed));
+    assert_eq!(shared, c.redeemed, "the lines share out exactly R");
+    let accrued = c.lines.iter().fold(Amount::ZERO, |s, l| s.plus(l.accrued));
+    assert_eq!(accrued, c.accrued, "the accrual is the lines' sum");
+    assert!(c.redeemed <= c.max_redeem, "redeemed {} above MaxRedeem {}", c.redeemed, c.max_redeem);
+    let five = Amount::parse("0.05").expect("amount").value();
+    for l in &c.lines {
+        assert!(l.redeemed <= l.amount, "line {} pays more than its amount", l.position);
+        let paid = l.amount.minus(l.redeemed).expect("redeemed ≤ amount").value();
+        assert!(l.accrued.value() <= paid * five, "line {} earns more than 5% of what was paid", l.position);
+    }
+}
+
+/// A fresh demo data set in memory, and its active bonus/discount card.
+struct PurchaseFixture {
+    service: cashdesk_card::service::CardService,
+    cashier: cashdesk_card::service::Caller,
+    card: String,
+}
+
+impl PurchaseFixture {
+    fn new() -> PurchaseFixture {
+        use cashdesk_card::rules::RuleHandle;
+        use cashdesk_card::service::CardService;
+        use cashdesk_card::store::MemStore;
+        use std::sync::Arc;
+        let store = Arc::new(MemStore::new());
+        let service = CardService::new(store, Arc::new(RuleHandle::new(RuleSet::shipped())));
+        let summary = cashdesk_card::demo::seed(&service).expect("the demo seeds");
+        let card = summary.cards.iter().find(|c| c.description.starts_with("Active")).expect("an active demo card");
+        PurchaseFixture {
+            card: card.number.clone(),
+            service,
+            cashier: cashdesk_card::service::Caller::new("fuzz", "cashier"),
+        }
+    }
+
+    /// The active balance of the sale's card, via Calculate with one line and
+    /// no redemption (`None` when the card is not found or may not earn).
+    fn active_balance(&self, sale: &cashdesk_card::service::SaleInput) -> Option<Amount> {
+        let line =
+            cashdesk_card::service::LineInput { position: Some("1".into()), amount: Some("1".into()), category: None };
+        let probe = cashdesk_card::service::SaleInput {
+            number: sale.number.clone(),
+            mobile: sale.mobile.clone(),
+            lines: Some(vec![line]),
+            ..Default::default()
+        };
+        self.service.calculate(&self.cashier, &probe, self.service.today()).ok().map(|a| a.active_balance)
+    }
+}

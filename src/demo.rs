@@ -3,11 +3,12 @@
 //!
 //! It has a card in every status (with both kinds of Issued and of Blocked),
 //! and bonus lots in every bonus state for both bonus types, relative to
-//! the `today` it is given. Seed it into an empty store: seeding twice adds
-//! the lots again and fails on the second Block.
+//! the `today` it is given, and receipts in three states (confirmed, partly
+//! returned, cancelled) on the replacement card. Seed it into an empty store:
+//! seeding twice adds the lots again and fails on the second Block.
 
 use crate::domain::{CardFormat, CheckDigit};
-use crate::service::{BonusInput, Caller, CardService, ContactInput, Failure};
+use crate::service::{BonusInput, Caller, CardService, ContactInput, Failure, LineInput, ReturnInput, SaleInput};
 use chrono::{Days, NaiveDate};
 use std::fmt;
 
@@ -41,12 +42,22 @@ pub struct DemoContact {
     pub description: String,
 }
 
+/// A demo receipt and what it shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoReceipt {
+    pub id: String,
+    /// The card the sale was on.
+    pub number: String,
+    pub description: String,
+}
+
 /// What [`seed_demo`] made, for printing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DemoSummary {
     pub today: NaiveDate,
     pub cards: Vec<DemoCard>,
     pub contacts: Vec<DemoContact>,
+    pub receipts: Vec<DemoReceipt>,
 }
 
 impl fmt::Display for DemoSummary {
@@ -59,6 +70,10 @@ impl fmt::Display for DemoSummary {
         for c in &self.contacts {
             let name = if c.name.is_empty() { "(no name)" } else { c.name.as_str() };
             writeln!(f, "  {:<10} {:<13} {:<18} {}", c.code, c.mobile, name, c.description)?;
+        }
+        writeln!(f, "Demo receipts:")?;
+        for r in &self.receipts {
+            writeln!(f, "  {:<10} {:<15} {}", r.id, r.number, r.description)?;
         }
         Ok(())
     }
@@ -123,6 +138,46 @@ impl Seeder<'_> {
         self.service.block(self.admin, Some(number), None, Some(reason)).map(|_| ())
     }
 
+    /// Three sales on `number` (a bonus card with 1000 active bonuses): the
+    /// SPEC §8.5 sale kept as confirmed, one partly returned, one cancelled.
+    fn receipts(&mut self, number: &str) -> Result<(), Failure> {
+        let lines = [("1", "600.00", None), ("2", "400.00", None), ("3", "150.00", Some("tobacco"))];
+        self.sale("DEMO-R-1", number, &lines, "250", "confirmed: SPEC's worked example (tobacco earns nothing)")?;
+        let returned = "partially_returned: half of line 1 came back (return DEMO-RT-1)";
+        self.sale("DEMO-R-2", number, &[("1", "300", None), ("2", "200", None)], "100", returned)?;
+        let back = ReturnInput {
+            receipt_id: Some("DEMO-R-2".into()),
+            return_id: Some("DEMO-RT-1".into()),
+            lines: Some(vec![line("1", "150", None)]),
+        };
+        self.service.return_goods(self.admin, &back, self.today)?;
+        self.sale("DEMO-R-3", number, &[("1", "80", None)], "0", "cancelled")?;
+        self.service.cancel(self.admin, Some("DEMO-R-3"), self.today)?;
+        Ok(())
+    }
+
+    /// Confirms a sale of (position, amount, category) lines.
+    fn sale(
+        &mut self,
+        id: &str,
+        number: &str,
+        lines: &[(&str, &str, Option<&str>)],
+        redeem: &str,
+        description: &str,
+    ) -> Result<(), Failure> {
+        let input = SaleInput {
+            receipt_id: Some(id.to_string()),
+            number: Some(number.to_string()),
+            mobile: None,
+            lines: Some(lines.iter().map(|&(p, a, c)| line(p, a, c)).collect()),
+            redeem: Some(redeem.to_string()),
+        };
+        self.service.confirm(self.admin, &input, self.today)?;
+        let (id, number, description) = (id.to_string(), number.to_string(), description.to_string());
+        self.summary.receipts.push(DemoReceipt { id, number, description });
+        Ok(())
+    }
+
     /// Adds a lot: `from`/`expire` are day offsets from today.
     fn lot(
         &self,
@@ -153,7 +208,7 @@ pub fn seed_demo(service: &CardService, admin: &Caller, today: NaiveDate) -> Res
         admin,
         today,
         format,
-        summary: DemoSummary { today, cards: Vec::new(), contacts: Vec::new() },
+        summary: DemoSummary { today, cards: Vec::new(), contacts: Vec::new(), receipts: Vec::new() },
     };
     let (m1, m2, m3, m4, m5) = ("+79160000001", "+79160000002", "+79160000003", "+79160000004", "+79160000005");
     s.contact("DEMO-001", m1, "Иван Петров", "Active card with bonuses in every state")?;
@@ -213,7 +268,16 @@ pub fn seed_demo(service: &CardService, admin: &Caller, today: NaiveDate) -> Res
     s.bind(&replacement, m4)?;
     s.activate(&replacement)?;
 
+    s.receipts(&replacement)?;
     Ok(s.summary)
+}
+
+fn line(position: &str, amount: &str, category: Option<&str>) -> LineInput {
+    LineInput {
+        position: Some(position.to_string()),
+        amount: Some(amount.to_string()),
+        category: category.map(str::to_string),
+    }
 }
 
 /// Demo card `seq` as a number the format accepts: 13 digits where the
@@ -370,8 +434,28 @@ mod tests {
         assert!(service.lots(&summary.cards[5].number).unwrap().is_empty());
         let by_phone = service.balance(&admin, Lookup::Phone("+79160000004"), today()).unwrap();
         assert_eq!(by_phone.number, summary.cards[6].number);
-        assert_eq!(service.lots(&summary.cards[6].number).unwrap().len(), 2);
+        assert!(service.lots(&summary.cards[6].number).unwrap().iter().any(|l| l.amount.to_string() == "100"));
         assert_eq!(by_phone.status, Status::Active);
+    }
+
+    #[test]
+    fn demo_receipts_are_confirmed_partly_returned_and_cancelled() {
+        let service = service();
+        let admin = Caller::new("demo-admin", "administrator");
+        let summary = seed_demo(&service, &admin, today()).unwrap();
+        let states: Vec<(String, String)> = summary
+            .receipts
+            .iter()
+            .map(|r| (r.id.clone(), service.receipt(&admin, &r.id).unwrap().state.name().to_string()))
+            .collect();
+        let want = [("DEMO-R-1", "confirmed"), ("DEMO-R-2", "partially_returned"), ("DEMO-R-3", "cancelled")];
+        assert_eq!(states, want.map(|(i, s)| (i.to_string(), s.to_string())));
+        assert!(summary.to_string().contains("DEMO-R-2"));
+        // 1000 moved to the card, 250 and 100 redeemed, 30 of R-2's 60 given back.
+        let card = &summary.cards[6].number;
+        let probe =
+            SaleInput { number: Some(card.clone()), lines: Some(vec![line("1", "1", None)]), ..Default::default() };
+        assert_eq!(service.calculate(&admin, &probe, today()).unwrap().active_balance.to_string(), "680");
     }
 }
 
@@ -426,6 +510,24 @@ pub fn seed(service: &CardService) -> Result<DemoSummary, Failure> {
     seed_demo(service, &admin, service.today())
 }
 
+/// The purchase methods' curl lines, on the card of the demo's receipts: a
+/// new sale, its return and cancellation, and a receipt read.
+fn print_purchase_lines(out: &mut impl std::io::Write, base: &str, cashier: &str, summary: &DemoSummary) {
+    let Some(card) = summary.receipts.first().map(|r| r.number.as_str()) else { return };
+    let lines = r#""Lines":[{"Position":1,"Amount":600},{"Position":2,"Amount":400,"Category":"tobacco"}]"#;
+    let sale = format!(r#""ReceiptId":"DEMO-R-4","Number":"{card}",{lines},"Redeem":100"#);
+    let calls = [
+        ("Calculate", format!(r#""Number":"{card}",{lines},"Redeem":100"#)),
+        ("Confirm", sale),
+        ("Return", r#""ReceiptId":"DEMO-R-4","ReturnId":"DEMO-RT-2","Lines":[{"Position":1,"Amount":150}]"#.into()),
+        ("Cancel", r#""ReceiptId":"DEMO-R-4""#.into()),
+    ];
+    for (method, body) in calls {
+        let _ = writeln!(out, "  curl -s -u {cashier} -X POST {base}/api/purchase/{method} -d '{{{body}}}'");
+    }
+    let _ = writeln!(out, "  curl -s -u {cashier} {base}/api/purchase/Receipt/DEMO-R-2");
+}
+
 /// What `serve --demo` prints: users, data and ready-to-paste curl commands.
 pub fn print_welcome(
     out: &mut impl std::io::Write,
@@ -467,5 +569,6 @@ pub fn print_welcome(
         pw("client")
     );
     let _ = writeln!(out, "  curl -s -u {} {base}/api/admin/cards/{active}/history", pw("administrator"));
+    print_purchase_lines(out, &base, &pw("cashier"), summary);
     let _ = writeln!(out, "\nStop with Ctrl-C.");
 }

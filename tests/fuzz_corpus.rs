@@ -42,3 +42,8 @@ fn json_body_corpus() {
 fn parsers_corpus() {
     replay("parsers", harness::parsers);
 }
+
+#[test]
+fn purchase_body_corpus() {
+    replay("purchase_body", harness::purchase_body);
+}

@@ -173,6 +173,16 @@ fn balance_by_number_phone_code_and_value() {
 }
 
 #[test]
+fn an_empty_balance_value_says_what_is_missing() {
+    let app = app_with_active_card();
+    for (path, what) in [("number", "the card number"), ("phone", "the mobile number"), ("code", "the contact code")] {
+        let r = app.get("cashier", &format!("/api/card/balance/by/{path}/"));
+        r.expect(200, "RequiredParameterNotSpecified");
+        assert_eq!(r.json["Value"], format!("{what} is missing from the path"));
+    }
+}
+
+#[test]
 fn balance_errors_per_lookup() {
     let app = app_with_active_card();
     app.get("cashier", "/api/card/balance/by/number/12ab").expect(200, "InvalidCardNumber");

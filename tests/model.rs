@@ -1355,6 +1355,18 @@ fn random_call_sequences_on_the_sled_store_agree_with_the_reference_model() {
     run(8, 40, || Arc::new(SledStore::temporary().unwrap()));
 }
 
+/// The same on PostgreSQL, each case on a fresh database (CI sets
+/// `CASHDESK_TEST_PG` and `CASHDESK_REQUIRE_PG=1`, so there it cannot skip).
+#[test]
+fn random_call_sequences_on_postgresql_agree_with_the_reference_model() {
+    use cashdesk_card::store::pg::testing::TestDatabase;
+    if TestDatabase::create(false).is_none() {
+        return; // said why on standard error
+    }
+    run(8, 40, || Arc::new(TestDatabase::create(false).expect("the server answered above").store()));
+    run(2, 40, || Arc::new(RunTwice(TestDatabase::create(true).expect("the server answered above").store())));
+}
+
 /// Re-run safety (an engine may run an operation again after a conflict):
 /// with every operation run twice, the service still agrees with the model.
 #[test]

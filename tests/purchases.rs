@@ -36,12 +36,18 @@ fn service(store: Arc<dyn Store>) -> CardService {
     CardService::new(store, Arc::new(RuleHandle::new(RuleSet::shipped())))
 }
 
+/// Memory, sled and the run-twice double; PostgreSQL too with
+/// `CASHDESK_TEST_STORE=postgres`.
 fn stores() -> Vec<(&'static str, Arc<dyn Store>)> {
-    vec![
+    let mut stores: Vec<(&'static str, Arc<dyn Store>)> = vec![
         ("memory", Arc::new(MemStore::new())),
         ("sled", Arc::new(SledStore::temporary().unwrap())),
         ("memory, every operation twice", Arc::new(RunTwice(MemStore::new()))),
-    ]
+    ];
+    if let Some(pg) = cashdesk_card::store::pg::testing::store_from_env() {
+        stores.push(("postgresql", Arc::new(pg)));
+    }
+    stores
 }
 
 fn active_card(svc: &CardService, number: &str, code: &str, mobile: &str) {

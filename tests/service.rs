@@ -9,8 +9,12 @@ use cashdesk_card::ErrorKey;
 use chrono::NaiveDate;
 use std::sync::Arc;
 
+/// On sled, or on a fresh PostgreSQL database with `CASHDESK_TEST_STORE=postgres`.
 fn service() -> Arc<CardService> {
-    let store = Arc::new(SledStore::temporary().unwrap());
+    let store: Arc<dyn cashdesk_card::store::Store> = match cashdesk_card::store::pg::testing::store_from_env() {
+        Some(pg) => Arc::new(pg),
+        None => Arc::new(SledStore::temporary().unwrap()),
+    };
     Arc::new(CardService::new(store, Arc::new(RuleHandle::new(RuleSet::shipped()))))
 }
 

@@ -14,7 +14,7 @@
 //! The only module that knows HTTP status codes and wire field names.
 
 mod probes;
-mod purchase;
+pub mod purchase;
 pub mod request_id;
 mod routes;
 pub mod wire;

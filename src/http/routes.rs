@@ -111,8 +111,25 @@ fn decode(seg: &str) -> Option<String> {
     percent_encoding::percent_decode_str(seg).decode_utf8().ok().map(|c| c.into_owned())
 }
 
+/// `/api/card/balance/by/{number|phone|code}/` with nothing after the last
+/// slash: that way of looking up with an empty value (a missing parameter),
+/// not `/balance/by/{value}` with the value `number`.
+fn empty_balance_value(raw_path: &str) -> Option<Route> {
+    let lower = raw_path.to_ascii_lowercase();
+    let kind = lower.strip_prefix("/api/card/balance/by/")?.strip_suffix('/')?;
+    match kind {
+        "number" => Some(Route::BalanceByNumber(String::new())),
+        "phone" => Some(Route::BalanceByPhone(String::new())),
+        "code" => Some(Route::BalanceByCode(String::new())),
+        _ => None,
+    }
+}
+
 /// Matches an HTTP method and raw path to a route.
 pub fn match_route(method: &str, raw_path: &str) -> Result<Route, NoRoute> {
+    if let Some(route) = empty_balance_value(raw_path) {
+        return if method.eq_ignore_ascii_case("GET") { Ok(route) } else { Err(NoRoute::MethodNotAllowed("GET")) };
+    }
     let trimmed = raw_path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(raw_path);
     let raw: Vec<&str> = trimmed.split('/').skip(1).collect();
     let lower: Vec<String> = raw.iter().map(|s| s.to_ascii_lowercase()).collect();
@@ -169,6 +186,16 @@ mod tests {
         assert_eq!(match_route("GET", "/Health"), Ok(Route::Health));
         assert_eq!(match_route("GET", "/ready/"), Ok(Route::Ready));
         assert_eq!(match_route("POST", "/ready"), Err(NoRoute::MethodNotAllowed("GET")));
+    }
+
+    #[test]
+    fn an_empty_balance_value_is_that_lookup_with_nothing_to_look_up() {
+        assert_eq!(match_route("GET", "/api/card/balance/by/number/"), Ok(Route::BalanceByNumber(String::new())));
+        assert_eq!(match_route("GET", "/api/Card/Balance/By/Phone/"), Ok(Route::BalanceByPhone(String::new())));
+        assert_eq!(match_route("GET", "/api/card/balance/by/code/"), Ok(Route::BalanceByCode(String::new())));
+        // Without the slash it is still the source's `/balance/by/{value}`.
+        assert_eq!(match_route("GET", "/api/card/balance/by/number"), Ok(Route::BalanceByValue("number".into())));
+        assert_eq!(match_route("POST", "/api/card/balance/by/number/"), Err(NoRoute::MethodNotAllowed("GET")));
     }
 
     #[test]

@@ -16,6 +16,7 @@ impl CardService {
     pub fn balance(&self, caller: &Caller, lookup: Lookup<'_>, today: NaiveDate) -> R<Balance> {
         let rules = self.rules.current();
         access(&rules, caller, Method::Balance)?;
+        lookup.require_value()?;
         let number = match lookup {
             Lookup::Number(n) => parse_number(&rules, n)?.as_str().to_string(),
             other => balance_card(&*self.store, &rules, other)?.number,

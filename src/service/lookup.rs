@@ -18,6 +18,23 @@ pub enum Lookup<'a> {
     Value(&'a str),
 }
 
+impl Lookup<'_> {
+    /// An empty value (`/balance/by/number/`) is a missing parameter (SPEC
+    /// §4), said as such rather than looked up as something else.
+    pub(super) fn require_value(&self) -> Result<(), Failure> {
+        let (value, what) = match *self {
+            Lookup::Number(v) => (v, "the card number"),
+            Lookup::Phone(v) => (v, "the mobile number"),
+            Lookup::Code(v) => (v, "the contact code"),
+            Lookup::Value(v) => (v, "the card number or contact code"),
+        };
+        if !value.is_empty() {
+            return Ok(());
+        }
+        Err(Failure::new(ErrorKey::RequiredParameterNotSpecified, format!("{what} is missing from the path")))
+    }
+}
+
 /// "No such card", the same words wherever a number finds nothing.
 pub(crate) fn card_not_found(key: ErrorKey, number: impl std::fmt::Display) -> Failure {
     Failure::new(key, format!("no card with number {number}"))

@@ -5,6 +5,8 @@
 
 use super::config::{redact, with_dbname};
 use super::{PgOptions, PgStore};
+use crate::store::records::{CardQuery, CardRecord, ContactQuery, ContactRecord, HistoryEntry, Page, ReceiptRecord};
+use crate::store::{CardView, Lot, Operation, Store, StoreError};
 use std::ops::Deref;
 
 /// The server tests may use, or `None` after saying why (see the module).
@@ -91,5 +93,66 @@ impl Drop for TestStore {
     fn drop(&mut self) {
         // Close the pool's connections before the database goes.
         self.store.take();
+    }
+}
+
+/// A test store is a store: tests hand it to the service as `Arc<dyn Store>`
+/// and the database goes when the last handle does.
+impl crate::store::StoreRead for TestStore {
+    fn card(&self, number: &str) -> Result<Option<CardRecord>, StoreError> {
+        (**self).card(number)
+    }
+    fn contact(&self, code: &str) -> Result<Option<ContactRecord>, StoreError> {
+        (**self).contact(code)
+    }
+    fn contact_by_mobile(&self, e164: &str) -> Result<Option<ContactRecord>, StoreError> {
+        (**self).contact_by_mobile(e164)
+    }
+    fn contact_cards(&self, code: &str) -> Result<Vec<String>, StoreError> {
+        (**self).contact_cards(code)
+    }
+    fn lots(&self, number: &str) -> Result<Vec<Lot>, StoreError> {
+        (**self).lots(number)
+    }
+    fn history(&self, number: &str) -> Result<Vec<HistoryEntry>, StoreError> {
+        (**self).history(number)
+    }
+    fn receipt(&self, id: &str) -> Result<Option<ReceiptRecord>, StoreError> {
+        (**self).receipt(id)
+    }
+    fn card_view(&self, number: &str) -> Result<Option<CardView>, StoreError> {
+        (**self).card_view(number)
+    }
+}
+
+impl Store for TestStore {
+    fn transact(&self, op: &mut Operation<'_>) -> Result<(), StoreError> {
+        (**self).transact(op)
+    }
+    fn card_count(&self) -> Result<u64, StoreError> {
+        (**self).card_count()
+    }
+    fn find_contacts(
+        &self,
+        query: &ContactQuery,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<ContactRecord>, StoreError> {
+        (**self).find_contacts(query, after, limit)
+    }
+    fn find_cards(&self, query: &CardQuery, after: Option<&str>, limit: usize) -> Result<Page<CardRecord>, StoreError> {
+        (**self).find_cards(query, after, limit)
+    }
+}
+
+/// The store the library-level tests run on: a fresh PostgreSQL database when
+/// `CASHDESK_TEST_STORE=postgres` (the switch `tests/common` reads too),
+/// otherwise `None` and the test uses its usual engine.
+pub fn store_from_env() -> Option<TestStore> {
+    match std::env::var("CASHDESK_TEST_STORE").as_deref() {
+        Ok("postgres") => {
+            Some(TestDatabase::create(false).expect("CASHDESK_TEST_STORE=postgres needs CASHDESK_TEST_PG").store())
+        }
+        _ => None,
     }
 }
