@@ -16,6 +16,7 @@ use std::process::ExitCode;
 
 mod export;
 mod listen;
+mod store_cli;
 mod user;
 
 /// jemalloc, not the system allocator: a durable state change allocates and
@@ -56,6 +57,9 @@ enum Command {
     Import(ImportArgs),
     /// Write the store as the CSV files `import` reads back (backup, migration).
     Export(export::ExportArgs),
+    /// Work on a whole store: copy it between engines.
+    #[command(subcommand)]
+    Store(store_cli::StoreCommand),
     /// Read the server's integration log.
     Log(LogArgs),
     /// Check, explain and draw a rule set.
@@ -306,6 +310,7 @@ fn main() -> ExitCode {
         Command::User(c) => user::run(c),
         Command::Import(a) => import(a),
         Command::Export(a) => export::run(a),
+        Command::Store(c) => store_cli::run(c),
         Command::Log(a) => log(a),
         Command::Rules(c) => return rules_cli::run(c),
     };

@@ -11,9 +11,11 @@
 //! - [`journal`]: the durable integration log (SPEC.md §6).
 //! - [`metrics`]: the Prometheus metric families and the `/metrics` listener.
 //! - [`import`]: bulk CSV load through the service's batched import methods.
+//! - [`copy`]: `cashdesk store copy`, every record of one store into another.
 //! - [`demo`]: a fresh demo data set, seeded through the service.
 
 pub mod auth;
+pub mod copy;
 pub mod demo;
 pub mod domain;
 pub mod export;

@@ -5,7 +5,7 @@ use cashdesk_card::rules::{RuleHandle, RuleSet};
 use cashdesk_card::service::{Caller, CardService, Lookup};
 use cashdesk_card::store::{
     CardQuery, CardRecord, ContactQuery, ContactRecord, HistoryEntry, Lot, MemStore, Operation, Page, ReceiptRecord,
-    Store, StoreError, StoreRead,
+    Store, StoreError, StoreRead, Stored, Table,
 };
 use cashdesk_card::ErrorKey;
 use indicatif::ProgressBar;
@@ -69,6 +69,9 @@ impl Store for Counting {
     }
     fn find_cards(&self, q: &CardQuery, after: Option<&str>, limit: usize) -> Result<Page<CardRecord>, StoreError> {
         self.inner.find_cards(q, after, limit)
+    }
+    fn scan(&self, table: Table, after: Option<&str>, limit: usize) -> Result<Page<Stored>, StoreError> {
+        self.inner.scan(table, after, limit)
     }
 }
 

@@ -15,8 +15,8 @@
 //! The only module that knows HTTP status codes and wire field names.
 
 mod admin;
-pub mod openapi;
 mod export_stream;
+pub mod openapi;
 mod probes;
 pub mod purchase;
 pub mod request_id;

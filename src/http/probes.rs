@@ -40,7 +40,7 @@ mod tests {
     use crate::service::CardService;
     use crate::store::{
         CardQuery, CardRecord, ContactQuery, ContactRecord, HistoryEntry, Lot, MemStore, Operation, Page,
-        ReceiptRecord, Source, Store, StoreError, StoreRead,
+        ReceiptRecord, Source, Store, StoreError, StoreRead, Stored, Table,
     };
     use std::sync::Arc;
 
@@ -91,6 +91,9 @@ mod tests {
             Err(gone())
         }
         fn find_cards(&self, _: &CardQuery, _: Option<&str>, _: usize) -> Result<Page<CardRecord>, StoreError> {
+            Err(gone())
+        }
+        fn scan(&self, _: Table, _: Option<&str>, _: usize) -> Result<Page<Stored>, StoreError> {
             Err(gone())
         }
     }

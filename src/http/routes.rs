@@ -237,7 +237,11 @@ fn fit(template: &str, raw: &[&str]) -> Option<Result<Vec<String>, ()>> {
 /// that fits only rows of other methods is 405 with those methods.
 pub fn match_route(method: &str, raw_path: &str) -> Result<Route, NoRoute> {
     if let Some(route) = empty_balance_value(raw_path) {
-        return if method.eq_ignore_ascii_case("GET") { Ok(route) } else { Err(NoRoute::MethodNotAllowed("GET".into())) };
+        return if method.eq_ignore_ascii_case("GET") {
+            Ok(route)
+        } else {
+            Err(NoRoute::MethodNotAllowed("GET".into()))
+        };
     }
     let trimmed = raw_path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(raw_path);
     let raw: Vec<&str> = trimmed.split('/').skip(1).collect();

@@ -5,8 +5,8 @@
 //! function panics (as a test does) when the engine misbehaves.
 
 use super::{
-    put, Batch, BlockRecord, CardQuery, CardRecord, ContactQuery, ContactRecord, ContactWrite, HistoryEntry, Lot, Page,
-    ReceiptLine, ReceiptRecord, ReceiptState, RedeemedPortion, Store, StoreError,
+    put, Batch, BlockRecord, CardQuery, CardRecord, ContactQuery, ContactRecord, ContactWrite, FullCard, HistoryEntry,
+    Lot, Page, ReceiptLine, ReceiptRecord, ReceiptState, RedeemedPortion, Store, StoreError, Stored, Table,
 };
 use crate::domain::{Amount, BonusType, CardType, Category, Status};
 use chrono::NaiveDate;
@@ -377,6 +377,85 @@ pub fn an_emptied_contact_frees_its_phone_and_leaves_the_name_index(store: &dyn 
     assert_eq!(codes.iter().map(|c| c.code.as_str()).collect::<Vec<_>>(), ["C1", "C2"]);
 }
 
+/// Keys in byte order, as every engine sorts them; a page boundary may fall
+/// between any two.
+const SCAN_KEYS: [&str; 6] = ["10", "100", "2", "A-1", "a", "Я"];
+
+/// Every record of `table`, following the cursors with pages of `limit`.
+pub fn scan_all(store: &dyn Store, table: Table, limit: usize) -> Vec<Stored> {
+    all_pages(limit, |after, limit| store.scan(table, after, limit).unwrap()).into_iter().flatten().collect()
+}
+
+fn keys(items: &[Stored]) -> Vec<&str> {
+    items.iter().map(Stored::key).collect()
+}
+
+pub fn a_scan_lists_every_record_of_each_table_in_key_order(store: &dyn Store) {
+    for table in Table::ALL {
+        let page = store.scan(table, None, 10).unwrap();
+        assert!(page.items.is_empty() && page.next.is_none(), "an empty store lists nothing in {table:?}");
+    }
+    let mut b = Batch::default();
+    for (i, key) in SCAN_KEYS.iter().enumerate() {
+        let mobile = format!("+7916000000{i}");
+        b.put_contact(ContactWrite { record: contact(key, (i % 2 == 0).then_some(&*mobile)), old_mobile: None });
+        b.put_receipt(receipt(key, "10"));
+        let mut rec = card(key, Some("a"), 0);
+        if i == 1 {
+            rec.status = crate::domain::Status::Blocked;
+            rec.block = Some(BlockRecord { reason: "4".into(), user: "ivan".into(), role: "director".into() });
+        }
+        // Histories past sled's tail of 8 too, so older entries come from chunks.
+        for j in 0..(i * 5) {
+            b.push_history(key, entry(&format!("{key}-{j}")));
+            rec.history_len += 1;
+        }
+        b.put_lots(key, (0..i).map(|j| lot(&format!("{j}.5"), (j == 1).then_some("R-1"))).collect());
+        b.put_card(rec);
+    }
+    b.put_contact_cards("a", vec!["2".into(), "10".into()]);
+    b.put_contact_cards("Я", vec!["100".into()]);
+    put(store, b).unwrap();
+    for limit in [1, 2, 4, 100] {
+        let contacts = scan_all(store, Table::Contacts, limit);
+        assert_eq!(keys(&contacts), SCAN_KEYS, "contacts, pages of {limit}");
+        for c in &contacts {
+            let Stored::Contact(c) = c else { panic!("a contact scan listed {c:?}") };
+            assert_eq!(store.contact(&c.code).unwrap().as_ref(), Some(c));
+        }
+        let cards = scan_all(store, Table::Cards, limit);
+        assert_eq!(keys(&cards), SCAN_KEYS, "cards, pages of {limit}");
+        for c in &cards {
+            let Stored::Card(c) = c else { panic!("a card scan listed {c:?}") };
+            let n = &c.record.number;
+            let want = FullCard {
+                record: store.card(n).unwrap().unwrap(),
+                lots: store.lots(n).unwrap(),
+                history: store.history(n).unwrap(),
+            };
+            assert_eq!(**c, want, "card {n} as scanned and as read");
+            assert_eq!(c.history.len() as u64, c.record.history_len);
+        }
+        let receipts = scan_all(store, Table::Receipts, limit);
+        assert_eq!(keys(&receipts), SCAN_KEYS, "receipts, pages of {limit}");
+        assert!(receipts.iter().all(|r| matches!(r, Stored::Receipt(r) if **r == receipt(&r.id, "10"))));
+        let bindings = scan_all(store, Table::ContactCards, limit);
+        let want = vec![
+            Stored::ContactCards { code: "a".into(), numbers: vec!["2".into(), "10".into()] },
+            Stored::ContactCards { code: "Я".into(), numbers: vec!["100".into()] },
+        ];
+        assert_eq!(bindings, want, "bindings, pages of {limit}");
+    }
+    // A cursor that is no key starts after where it would sort.
+    let page = store.scan(Table::Cards, Some("1000"), 2).unwrap();
+    assert_eq!((keys(&page.items), page.next.as_deref()), (vec!["2", "A-1"], Some("A-1")));
+    let page = store.scan(Table::Receipts, Some("Я"), 2).unwrap();
+    assert!(page.items.is_empty() && page.next.is_none(), "nothing after the last key");
+    let cards = scan_all(store, Table::Cards, 3);
+    let lens: Vec<u64> = cards.iter().map(|c| if let Stored::Card(c) = c { c.record.history_len } else { 0 }).collect();
+    assert_eq!(lens, [0, 5, 10, 15, 20, 25], "histories of every length");
+}
+
 /// The functions above as `#[test]`s for one engine: `$make` builds a fresh
 /// store (anything that derefs to a `Store`) for each test. With
 /// `available = $ready,` first, a test whose `$ready()` is false returns at
@@ -553,6 +632,13 @@ macro_rules! store_conformance_tests {
                 return;
             }
             c::a_snapshot_reads_every_record_in_key_order(&*$make());
+        }
+        #[test]
+        fn a_scan_lists_every_record_of_each_table_in_key_order() {
+            if !$ready() {
+                return;
+            }
+            c::a_scan_lists_every_record_of_each_table_in_key_order(&*$make());
         }
         #[test]
         fn a_panicking_operation_panics_its_caller_and_writes_nothing() {

@@ -3,11 +3,13 @@
 //! reader sees all of it or none.
 
 use super::{
-    contact_cursor, name_key, Batch, CardQuery, CardRecord, ContactQuery, ContactRecord, HistoryEntry, Lot, Operation,
-    Page, ReceiptRecord, Sink, SnapshotItem, SnapshotPart, Store, StoreError, StoreRead,
+    contact_cursor, name_key, scan_fetch, scan_page, Batch, CardQuery, CardRecord, ContactQuery, ContactRecord,
+    FullCard, HistoryEntry, Lot, Operation, Page, ReceiptRecord, Sink, SnapshotItem, SnapshotPart, Store, StoreError,
+    StoreRead, Stored, Table,
 };
 use crate::domain::Status;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 use std::sync::{Mutex, MutexGuard};
 
 /// Everything the store holds.
@@ -221,5 +223,37 @@ impl Store for MemStore {
             }
         };
         items.into_iter().try_for_each(sink)
+    }
+
+    fn scan(&self, table: Table, after: Option<&str>, limit: usize) -> Result<Page<Stored>, StoreError> {
+        let t = self.tables();
+        let from = after.map_or(Bound::Unbounded, |a| Bound::Excluded(a.to_string()));
+        let range = (from, Bound::Unbounded);
+        let n = scan_fetch(limit);
+        let items: Vec<Stored> = match table {
+            Table::Contacts => t.contacts.range(range).take(n).map(|(_, c)| Stored::Contact(c.clone())).collect(),
+            Table::ContactCards => t
+                .contact_cards
+                .range(range)
+                .take(n)
+                .map(|(code, numbers)| Stored::ContactCards { code: code.clone(), numbers: numbers.clone() })
+                .collect(),
+            Table::Cards => t
+                .cards
+                .range(range)
+                .take(n)
+                .map(|(number, record)| {
+                    Stored::Card(Box::new(FullCard {
+                        record: record.clone(),
+                        lots: t.lots.get(number).cloned().unwrap_or_default(),
+                        history: t.history.get(number).cloned().unwrap_or_default(),
+                    }))
+                })
+                .collect(),
+            Table::Receipts => {
+                t.receipts.range(range).take(n).map(|(_, r)| Stored::Receipt(Box::new(r.clone()))).collect()
+            }
+        };
+        Ok(scan_page(items, limit))
     }
 }

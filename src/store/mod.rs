@@ -29,9 +29,9 @@ pub use mem::MemStore;
 pub use open::open_store;
 pub use pg::{PgOptions, PgStore};
 pub use records::{
-    contact_cursor, name_key, Batch, BlockRecord, CardChange, CardQuery, CardRecord, ContactQuery, ContactRecord,
-    ContactWrite, HistoryEntry, Lot, Page, ReceiptLine, ReceiptRecord, ReceiptState, RedeemedPortion, ReturnRecord,
-    Reversal,
+    contact_cursor, name_key, scan_fetch, scan_page, Batch, BlockRecord, CardChange, CardQuery, CardRecord,
+    ContactQuery, ContactRecord, ContactWrite, FullCard, HistoryEntry, Lot, Page, ReceiptLine, ReceiptRecord,
+    ReceiptState, RedeemedPortion, ReturnRecord, Reversal, Stored, Table,
 };
 pub use rerun::RunTwice;
 pub use sled::SledStore;
@@ -116,6 +116,13 @@ pub trait Store: StoreRead + Send + Sync {
         let _ = (part, sink);
         Err(StoreError::engine("exporting", std::io::Error::other("this store cannot export")))
     }
+
+    /// Every record of `table` in key order (the byte order of the code,
+    /// number or receipt id), after the key `after`, at most `limit` (at
+    /// least one): a whole store, page by page, for `cashdesk store copy`.
+    /// Each page is read as the store is then; a store changed between pages
+    /// is listed part before, part after the change.
+    fn scan(&self, table: Table, after: Option<&str>, limit: usize) -> Result<Page<Stored>, StoreError>;
 }
 
 /// Applies a ready batch as one transaction (loading data in tests,

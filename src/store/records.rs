@@ -309,3 +309,99 @@ pub fn contact_cursor(query: &ContactQuery, c: &ContactRecord) -> String {
         ContactQuery::NamePrefix(_) => format!("{}\u{0}{}", name_key(&c.name), c.code),
     }
 }
+
+/// The tables a whole store is listed by ([`super::Store::scan`]), in the
+/// order `cashdesk store copy` writes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Table {
+    Contacts,
+    /// Contact code → its card numbers (the card↔contact binding).
+    ContactCards,
+    /// Cards with their lots and whole history.
+    Cards,
+    Receipts,
+}
+
+impl Table {
+    pub const ALL: [Table; 4] = [Table::Contacts, Table::ContactCards, Table::Cards, Table::Receipts];
+
+    /// The name people read in messages and progress bars.
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Contacts => "contacts",
+            Table::ContactCards => "bindings",
+            Table::Cards => "cards",
+            Table::Receipts => "receipts",
+        }
+    }
+}
+
+/// A card with everything stored under its number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FullCard {
+    pub record: CardRecord,
+    pub lots: Vec<Lot>,
+    /// Oldest first; as long as the record's `history_len`.
+    pub history: Vec<HistoryEntry>,
+}
+
+/// One record of a [`Table`] as [`super::Store::scan`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    Contact(ContactRecord),
+    ContactCards { code: String, numbers: Vec<String> },
+    Card(Box<FullCard>),
+    Receipt(Box<ReceiptRecord>),
+}
+
+impl Stored {
+    /// The record's key in its table: code, number or receipt id (the
+    /// scan's cursor).
+    pub fn key(&self) -> &str {
+        match self {
+            Stored::Contact(c) => &c.code,
+            Stored::ContactCards { code, .. } => code,
+            Stored::Card(c) => &c.record.number,
+            Stored::Receipt(r) => &r.id,
+        }
+    }
+
+    /// Adds the record to `batch` as written into an empty store: a contact
+    /// with no earlier mobile (its phone index entry follows its mobile), a
+    /// card created with its lots and whole history.
+    pub fn put_into(self, batch: &mut Batch) {
+        match self {
+            Stored::Contact(record) => batch.put_contact(ContactWrite { record, old_mobile: None }),
+            Stored::ContactCards { code, numbers } => batch.put_contact_cards(&code, numbers),
+            Stored::Card(card) => {
+                let FullCard { record, lots, history } = *card;
+                let number = record.number.clone();
+                batch.put_lots(&number, lots);
+                batch.card_change(&number).history = history;
+                batch.put_card(record);
+            }
+            Stored::Receipt(r) => batch.put_receipt(*r),
+        }
+    }
+}
+
+/// The page of `items` (in key order, at most [`scan_fetch`]`(limit)` of
+/// them) a scan answers: the first `limit` (at least one), and the cursor
+/// of the last when more follow.
+pub fn scan_page(mut items: Vec<Stored>, limit: usize) -> Page<Stored> {
+    let limit = limit.max(1);
+    debug_assert!(items.windows(2).all(|w| w[0].key() < w[1].key()), "a scan lists keys in order");
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|s| s.key().to_string())
+    } else {
+        None
+    };
+    Page { items, next }
+}
+
+/// How many records a scan reads to answer a page of `limit`: one more,
+/// to tell whether a page follows.
+pub fn scan_fetch(limit: usize) -> usize {
+    limit.max(1).saturating_add(1)
+}

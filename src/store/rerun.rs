@@ -65,4 +65,13 @@ impl<S: Store> Store for RunTwice<S> {
     fn snapshot(&self, part: super::SnapshotPart, sink: &mut super::Sink<'_>) -> Result<(), StoreError> {
         self.0.snapshot(part, sink)
     }
+
+    fn scan(
+        &self,
+        table: super::Table,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<super::Page<super::Stored>, StoreError> {
+        self.0.scan(table, after, limit)
+    }
 }

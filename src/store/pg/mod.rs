@@ -18,6 +18,7 @@
 //! - `sql`: statements and point reads;
 //! - `write`: applying a batch;
 //! - `search`: the searches;
+//! - `scan`: listing a whole table, for copying a store;
 //! - `retry`: the re-run loop's limits;
 //! - `errors`: PostgreSQL's errors as [`StoreError`]s;
 //! - [`testing`]: throwaway databases for tests.
@@ -26,6 +27,7 @@ pub mod config;
 mod errors;
 mod pool;
 mod retry;
+mod scan;
 mod schema;
 mod search;
 mod snapshot;
@@ -38,7 +40,7 @@ pub use schema::SCHEMA_VERSION;
 
 use super::{
     CardQuery, CardRecord, CardView, ContactQuery, ContactRecord, HistoryEntry, Lot, Operation, Page, ReceiptRecord,
-    Sink, SnapshotPart, Store, StoreError, StoreRead,
+    Sink, SnapshotPart, Store, StoreError, StoreRead, Stored, Table,
 };
 use pool::{Manager, PgConn};
 use sql::Reads;
@@ -325,5 +327,9 @@ impl Store for PgStore {
             }
             result
         })
+    }
+
+    fn scan(&self, table: Table, after: Option<&str>, limit: usize) -> Result<Page<Stored>, StoreError> {
+        self.read(|r| scan::scan(r.client, r.st, table, after, limit))
     }
 }

@@ -26,7 +26,7 @@ fn successor(prefix: &str) -> Option<String> {
 
 /// Text before a NUL: no stored key holds one, and for such keys `k > "a\0…"`
 /// is the same as `k > "a"`.
-fn before_nul(s: &str) -> &str {
+pub(super) fn before_nul(s: &str) -> &str {
     s.split('\0').next().unwrap_or("")
 }
 

@@ -22,15 +22,21 @@ pub(super) struct Statements {
     pub lots: Read,
     pub history: Read,
     pub receipt: Read,
+    pub lock_receipt_id: Statement,
     pub card_view: Statement,
-    pub card_len: Statement,
-    pub insert_card: Statement,
-    pub update_card: Statement,
+    pub lock_cards: Statement,
+    pub insert_cards: Statement,
+    pub update_cards: Statement,
     pub update_lots: Statement,
     pub insert_history: Statement,
-    pub upsert_contact: Statement,
+    pub upsert_contacts: Statement,
     pub upsert_contact_cards: Statement,
-    pub upsert_receipt: Statement,
+    pub upsert_receipts: Statement,
+    pub scan_contacts: Statement,
+    pub scan_contact_cards: Statement,
+    pub scan_cards: Statement,
+    pub scan_history: Statement,
+    pub scan_receipts: Statement,
     pub cards_by_status: Statement,
     pub contacts_by_code: Statement,
     pub contacts_by_code_open: Statement,
@@ -53,34 +59,61 @@ impl Statements {
             lots: read(c, "SELECT lots FROM cards WHERE number = $1")?,
             history: read(c, "SELECT entry FROM history WHERE number = $1 ORDER BY seq")?,
             receipt: read(c, "SELECT rec FROM receipts WHERE id = $1")?,
+            // Key space of two int4s, apart from the one-bigint locks of
+            // the migrations and the retry queue; 0x72637074 is "rcpt".
+            lock_receipt_id: c.prepare("SELECT pg_advisory_xact_lock(1919119476, hashtext($1))")?,
             card_view: c.prepare(
                 "SELECT c.rec, c.lots, t.rec FROM cards c LEFT JOIN contacts t ON t.code = c.contact \
                  WHERE c.number = $1",
             )?,
-            card_len: c.prepare("SELECT history_len FROM cards WHERE number = $1 FOR UPDATE")?,
-            insert_card: c.prepare(
+            // The writes take whole columns as arrays, so a batch is a few
+            // statements however many rows it has (src/store/pg/write.rs).
+            lock_cards: c.prepare("SELECT number, history_len FROM cards WHERE number = ANY($1::text[]) FOR UPDATE")?,
+            insert_cards: c.prepare(
                 "INSERT INTO cards (number, status, contact, history_len, rec, lots) \
-                 VALUES ($1, $2, $3, $4, $5, coalesce($6, '[]'::json))",
+                 SELECT u.number, u.status, u.contact, u.history_len, u.rec, coalesce(u.lots, '[]'::json) \
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::json[], $6::json[]) \
+                 AS u(number, status, contact, history_len, rec, lots)",
             )?,
-            update_card: c.prepare(
-                "UPDATE cards SET status = $2, contact = $3, history_len = $4, rec = $5, lots = coalesce($6, lots) \
-                 WHERE number = $1",
+            update_cards: c.prepare(
+                "UPDATE cards c SET status = u.status, contact = u.contact, history_len = u.history_len, \
+                 rec = u.rec, lots = coalesce(u.lots, c.lots) \
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::json[], $6::json[]) \
+                 AS u(number, status, contact, history_len, rec, lots) WHERE c.number = u.number",
             )?,
-            update_lots: c.prepare("UPDATE cards SET lots = $2 WHERE number = $1")?,
-            insert_history: c.prepare("INSERT INTO history (number, seq, entry) VALUES ($1, $2, $3)")?,
-            upsert_contact: c.prepare(
-                "INSERT INTO contacts (code, mobile, name_key, rec) VALUES ($1, $2, $3, $4) \
+            update_lots: c.prepare(
+                "UPDATE cards c SET lots = u.lots FROM unnest($1::text[], $2::json[]) AS u(number, lots) \
+                 WHERE c.number = u.number",
+            )?,
+            insert_history: c.prepare(
+                "INSERT INTO history (number, seq, entry) SELECT * FROM unnest($1::text[], $2::int8[], $3::json[])",
+            )?,
+            upsert_contacts: c.prepare(
+                "INSERT INTO contacts (code, mobile, name_key, rec) \
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::json[]) \
                  ON CONFLICT (code) DO UPDATE SET mobile = EXCLUDED.mobile, name_key = EXCLUDED.name_key, \
                  rec = EXCLUDED.rec",
             )?,
+            // A contact's numbers come as a JSON array each (arrays of
+            // arrays must be rectangular), unpacked in their order.
             upsert_contact_cards: c.prepare(
-                "INSERT INTO contact_cards (code, numbers) VALUES ($1, $2) \
+                "INSERT INTO contact_cards (code, numbers) \
+                 SELECT u.code, ARRAY(SELECT e.n FROM json_array_elements_text(u.numbers) WITH ORDINALITY \
+                 AS e(n, i) ORDER BY e.i) \
+                 FROM unnest($1::text[], $2::json[]) AS u(code, numbers) \
                  ON CONFLICT (code) DO UPDATE SET numbers = EXCLUDED.numbers",
             )?,
-            upsert_receipt: c.prepare(
-                "INSERT INTO receipts (id, card, rec) VALUES ($1, $2, $3) \
+            upsert_receipts: c.prepare(
+                "INSERT INTO receipts (id, card, rec) SELECT * FROM unnest($1::text[], $2::text[], $3::json[]) \
                  ON CONFLICT (id) DO UPDATE SET card = EXCLUDED.card, rec = EXCLUDED.rec",
             )?,
+            scan_contacts: c.prepare("SELECT code, rec FROM contacts WHERE code > $1 ORDER BY code LIMIT $2")?,
+            scan_contact_cards: c
+                .prepare("SELECT code, numbers FROM contact_cards WHERE code > $1 ORDER BY code LIMIT $2")?,
+            scan_cards: c.prepare("SELECT number, rec, lots FROM cards WHERE number > $1 ORDER BY number LIMIT $2")?,
+            scan_history: c
+                .prepare("SELECT number, entry FROM history WHERE number = ANY($1::text[]) ORDER BY number, seq")?,
+            scan_receipts: c.prepare("SELECT id, rec FROM receipts WHERE id > $1 ORDER BY id LIMIT $2")?,
             cards_by_status: c
                 .prepare("SELECT rec FROM cards WHERE status = $1 AND number > $2 ORDER BY number LIMIT $3")?,
             contacts_by_code: c.prepare(
@@ -161,7 +194,16 @@ impl<C: GenericClient> Reads<'_, C> {
     pub fn lots(&mut self, number: &str) -> Result<Vec<Lot>, StoreError> {
         Ok(self.one(&self.st.lots, number, "reading lots")?.unwrap_or_default())
     }
+    /// Inside a transaction the receipt id is locked first, found or not,
+    /// until COMMIT: a receipt that does not exist yet has no row to lock,
+    /// and two identical Confirms must not both find none (the second waits,
+    /// then reads the first's receipt, in a statement of its own so that
+    /// READ COMMITTED reads it after the wait).
     pub fn receipt(&mut self, id: &str) -> Result<Option<ReceiptRecord>, StoreError> {
+        if self.lock && storable(id) {
+            let st = self.st.lock_receipt_id.clone();
+            self.client.execute(&st, &[&id]).map_err(|e| errors::map("locking a receipt id", e))?;
+        }
         self.one(&self.st.receipt, id, "reading a receipt")
     }
     pub fn contact_cards(&mut self, code: &str) -> Result<Vec<String>, StoreError> {

@@ -6,7 +6,7 @@
 use super::config::{redact, with_dbname};
 use super::{PgOptions, PgStore};
 use crate::store::records::{CardQuery, CardRecord, ContactQuery, ContactRecord, HistoryEntry, Page, ReceiptRecord};
-use crate::store::{CardView, Lot, Operation, Store, StoreError};
+use crate::store::{CardView, Lot, Operation, Store, StoreError, Stored, Table};
 use std::ops::Deref;
 
 /// The server tests may use, or `None` after saying why (see the module).
@@ -142,6 +142,9 @@ impl Store for TestStore {
     }
     fn find_cards(&self, query: &CardQuery, after: Option<&str>, limit: usize) -> Result<Page<CardRecord>, StoreError> {
         (**self).find_cards(query, after, limit)
+    }
+    fn scan(&self, table: Table, after: Option<&str>, limit: usize) -> Result<Page<Stored>, StoreError> {
+        (**self).scan(table, after, limit)
     }
 }
 

@@ -7,6 +7,7 @@
 //! - [`stage`]: one operation's batch into ops;
 //! - [`trees`]: the open database and what its errors mean;
 //! - [`search`]: the admin searches, as index range scans;
+//! - [`scan`]: listing a whole table, for copying a store;
 //! - this file: [`SledStore`], the [`Store`] on top, and its recovery.
 //!
 //! A state change runs on the group-commit leader ([`crate::store::group_commit`]):
@@ -22,6 +23,7 @@
 mod codec;
 mod intent;
 mod layout;
+mod scan;
 mod search;
 mod stage;
 mod staged;
@@ -34,7 +36,7 @@ mod tests;
 use super::group_commit::{Engine, FlushStats, GroupCommit};
 use super::{
     CardQuery, CardRecord, CardView, ContactQuery, ContactRecord, HistoryEntry, Lot, Operation, Page, ReceiptRecord,
-    Sink, SnapshotItem, SnapshotPart, Store, StoreError, StoreRead,
+    Sink, SnapshotItem, SnapshotPart, Store, StoreError, StoreRead, Stored, Table,
 };
 use intent::INTENT_KEY;
 use staged::{Staged, STAGED_OPS_MAX};
@@ -155,6 +157,13 @@ impl SledStore {
     /// group a crash interrupted.
     pub fn open(path: &Path) -> Result<SledStore, StoreError> {
         Self::start(Some(path.to_path_buf()))
+    }
+
+    /// Whether `dir` holds a sled store (its `conf` and `db` files), without
+    /// opening it: a command reading a store refuses a directory that does
+    /// not, instead of creating an empty store there.
+    pub fn is_store_dir(dir: &Path) -> bool {
+        dir.join("conf").is_file() && dir.join("db").is_file()
     }
 
     /// A store that lives only as long as the value, for tests.
@@ -334,6 +343,10 @@ impl Store for SledStore {
 
     fn find_cards(&self, query: &CardQuery, after: Option<&str>, limit: usize) -> Result<Page<CardRecord>, StoreError> {
         self.read(|v| search::cards(v.trees, query, after, limit))
+    }
+
+    fn scan(&self, table: Table, after: Option<&str>, limit: usize) -> Result<Page<Stored>, StoreError> {
+        self.read(|v| scan::scan(v.trees, table, after, limit))
     }
 
     /// sled has no snapshots: the tree's entries are copied (cheap handles
