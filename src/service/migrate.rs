@@ -192,7 +192,8 @@ impl CardState {
 /// first use.
 #[derive(Default)]
 pub(super) struct Bindings {
-    lists: HashMap<String, Vec<String>>,
+    /// Each list, and whether it gained a card in this call.
+    lists: HashMap<String, (Vec<String>, bool)>,
     /// The contacts whose list gained a card, in first-gain order (so the
     /// batch is the same on every run of the transaction).
     gained: Vec<String>,
@@ -202,17 +203,18 @@ impl Bindings {
     fn cards_of(&mut self, r: &dyn StoreRead, code: &str) -> Tx<&Vec<String>> {
         if !self.lists.contains_key(code) {
             let stored = r.contact_cards(code)?;
-            self.lists.insert(code.to_string(), stored);
+            self.lists.insert(code.to_string(), (stored, false));
         }
-        Ok(&self.lists[code])
+        Ok(&self.lists[code].0)
     }
 
     /// Adds a card to a contact's list (loaded by [`Bindings::cards_of`]).
     fn bind(&mut self, code: &str, number: &str) {
-        let list = self.lists.entry(code.to_string()).or_default();
+        let (list, gained) = self.lists.entry(code.to_string()).or_default();
         debug_assert!(!list.iter().any(|n| n == number), "a card is bound to a contact once");
         list.push(number.to_string());
-        if !self.gained.iter().any(|g| g == code) {
+        if !*gained {
+            *gained = true;
             self.gained.push(code.to_string());
         }
     }
@@ -220,7 +222,7 @@ impl Bindings {
     /// Writes every list that gained a card.
     pub(super) fn write(mut self, out: &mut Batch) {
         for code in self.gained {
-            if let Some(list) = self.lists.remove(&code) {
+            if let Some((list, _)) = self.lists.remove(&code) {
                 out.put_contact_cards(&code, list);
             }
         }
