@@ -595,9 +595,13 @@ impl Model {
         Ok(Effect { card: Some(n), changed: true, moved: false })
     }
 
-    /// §5.1: which card a balance request names.
+    /// §5.1: which card a balance request names. An empty value is a
+    /// missing parameter (§4), whichever way it looks up.
     fn balance(&self, by: By) -> M {
         let found = |n: &'static str| Ok(Effect { card: Some(n), changed: false, moved: false });
+        if let By::Number("") | By::Phone("") | By::Code("") | By::Value("") = by {
+            return Err(ErrorKey::RequiredParameterNotSpecified);
+        }
         match by {
             By::Number(s) => match lookup(&NUMBERS, s) {
                 Arg::Val(n) if self.cards.contains_key(n) => found(n),
