@@ -16,6 +16,11 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 
+/// What a contact search may be by.
+pub const CONTACT_CRITERIA: [&str; 3] = ["phone", "code", "name"];
+/// What a card search may be by.
+pub const CARD_CRITERIA: [&str; 2] = ["status", "contact"];
+
 /// The search parameters of a request, each `None` when absent or empty
 /// (an empty value counts as missing, SPEC §4).
 #[derive(Debug, Default)]
@@ -49,10 +54,46 @@ impl SearchParams {
         let bad =
             || Failure::new(ErrorKey::MalformedRequest, "after is not a cursor this server gave (`Next` of an answer)");
         let bytes = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| bad())?;
-        String::from_utf8(bytes).map(Some).map_err(|_| bad())
+        // Any text is a position in the order (the page starts after it);
+        // bytes that are not UTF-8 become U+FFFD rather than a refusal the
+        // document could not describe.
+        Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
     }
 
-    /// The one criterion among `names` that is given.
+    /// Whether `name` is in the query at all, empty or not.
+    fn named(&self, name: &str) -> bool {
+        self.values.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
+    }
+
+    /// The request's shape, checked before anything it asks for (HTTP 400
+    /// first, as for bodies): only the search's own parameters (a misspelt
+    /// one must not widen the search silently), at most one criterion
+    /// named (even empty: `phone=&code=C` is two), a cursor, a limit.
+    pub fn shape(&self, criteria: &[&str]) -> Result<(Option<String>, usize), Failure> {
+        let known = || criteria.iter().chain(&["limit", "after"]);
+        if let Some((k, _)) = self.values.iter().find(|(k, _)| !known().any(|n| n.eq_ignore_ascii_case(k))) {
+            let names: Vec<&str> = known().copied().collect();
+            return Err(Failure::new(
+                ErrorKey::MalformedRequest,
+                format!(
+                    "unknown parameter `{}`; this search takes {}",
+                    crate::domain::truncate_for_message(k),
+                    names.join(", ")
+                ),
+            ));
+        }
+        if criteria.iter().filter(|n| self.named(n)).count() > 1 {
+            let list = criteria.join(", ");
+            return Err(Failure::new(
+                ErrorKey::MalformedRequest,
+                format!("search by one of {list}, not several at once"),
+            ));
+        }
+        Ok((self.after()?, self.limit()?))
+    }
+
+    /// The one criterion among `names` that is given ([`Self::shape`] has
+    /// made sure there is at most one).
     fn one_of<'a>(&'a self, names: &[&'a str]) -> Result<(&'a str, &'a str), Failure> {
         let given: Vec<(&str, &str)> = names.iter().filter_map(|n| self.get(n).map(|v| (*n, v))).collect();
         let list = names.join(", ");
@@ -67,7 +108,7 @@ impl SearchParams {
     }
 
     pub fn contact_search(&self) -> Result<ContactSearch<'_>, Failure> {
-        Ok(match self.one_of(&["phone", "code", "name"])? {
+        Ok(match self.one_of(&CONTACT_CRITERIA)? {
             ("phone", v) => ContactSearch::Phone(v),
             ("code", v) => ContactSearch::CodePrefix(v),
             (_, v) => ContactSearch::NamePrefix(v),
@@ -75,7 +116,7 @@ impl SearchParams {
     }
 
     pub fn card_search(&self) -> Result<CardSearch<'_>, Failure> {
-        Ok(match self.one_of(&["status", "contact"])? {
+        Ok(match self.one_of(&CARD_CRITERIA)? {
             ("status", v) => CardSearch::Status(v),
             (_, v) => CardSearch::Contact(v),
         })
@@ -304,5 +345,18 @@ mod tests {
         assert_eq!(none.key, ErrorKey::RequiredParameterNotSpecified);
         let two = SearchParams::parse("status=1&contact=C").card_search().unwrap_err();
         assert_eq!(two.key, ErrorKey::MalformedRequest);
+    }
+
+    #[test]
+    fn the_shape_refuses_unknown_parameters_and_two_criteria_even_empty_ones() {
+        let shape = |q: &str| SearchParams::parse(q).shape(&CONTACT_CRITERIA).map_err(|f| (f.key, f.message));
+        assert_eq!(shape("Name=x&LIMIT=5").unwrap(), (None, 5));
+        let (key, why) = shape("nmae=x").unwrap_err();
+        assert_eq!(key, ErrorKey::MalformedRequest);
+        assert!(why.contains("unknown parameter `nmae`"), "{why}");
+        assert_eq!(shape("phone=&code=C").unwrap_err().0, ErrorKey::MalformedRequest);
+        assert_eq!(shape("code=C&limit=501").unwrap_err().0, ErrorKey::MalformedRequest);
+        // One criterion, even empty, is the method's key (SPEC §4), not a 400.
+        assert!(shape("phone=").is_ok());
     }
 }

@@ -395,11 +395,13 @@ async fn admin_read(svc: Arc<CardService>, route: &Route, query: &str, caller: C
                 Route::GetCard(number) => admin::card_json(&rules, &svc.card_details(&caller, number, svc.today())?),
                 Route::EraseContact(code) => admin::erased_json(code, &svc.erase_contact(&caller, code)?),
                 Route::SearchContacts => {
-                    let (search, after, limit) = (params.contact_search()?, params.after()?, params.limit()?);
+                    let (after, limit) = params.shape(&admin::CONTACT_CRITERIA)?;
+                    let search = params.contact_search()?;
                     admin::contact_page_json(&svc.search_contacts(&caller, search, after.as_deref(), limit)?)
                 }
                 _ => {
-                    let (search, after, limit) = (params.card_search()?, params.after()?, params.limit()?);
+                    let (after, limit) = params.shape(&admin::CARD_CRITERIA)?;
+                    let search = params.card_search()?;
                     admin::card_page_json(&rules, &svc.search_cards(&caller, search, after.as_deref(), limit)?)
                 }
             })
