@@ -105,12 +105,12 @@ wait_port() {
 
 # --- server -------------------------------------------------------------------
 USERS=$WORK/users.toml
-echo 'admin-pass' | "$CASHDESK" user add --users "$USERS" --name admin --role administrator >/dev/null
-echo 'client-pass' | "$CASHDESK" user add --users "$USERS" --name client --role client >/dev/null
-ADMIN=(-u admin:admin-pass)
-CLIENT_AUTH="Authorization: Basic $(printf 'client:client-pass' | base64)"
-echo 'cashier-pass' | "$CASHDESK" user add --users "$USERS" --name cashier --role cashier >/dev/null
-CASHIER_AUTH="Authorization: Basic $(printf 'cashier:cashier-pass' | base64)"
+echo 'admin-pass-1234' | "$CASHDESK" user add --users "$USERS" --name admin --role administrator >/dev/null
+echo 'client-pass-1234' | "$CASHDESK" user add --users "$USERS" --name client --role client >/dev/null
+ADMIN=(-u admin:admin-pass-1234)
+CLIENT_AUTH="Authorization: Basic $(printf 'client:client-pass-1234' | base64)"
+echo 'cashier-pass-1234' | "$CASHDESK" user add --users "$USERS" --name cashier --role cashier >/dev/null
+CASHIER_AUTH="Authorization: Basic $(printf 'cashier:cashier-pass-1234' | base64)"
 
 start_server() { # $1 = data dir; sets PORT and BASE
     PORT=$(free_port)
