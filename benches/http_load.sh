@@ -333,8 +333,6 @@ if [ "$SLOWLORIS" -gt 0 ]; then
 fi
 run_wrk calculate "$WORK/calculate.lua" "/api/purchase/Calculate" >>"$RESULTS"
 run_wrk confirm "$WORK/confirm.lua" "/" >>"$RESULTS"
-run_wrk calculate "$WORK/calculate.lua" "$BASE/api/purchase/Calculate" >>"$RESULTS"
-run_wrk confirm "$WORK/confirm.lua" "$BASE/" >>"$RESULTS"
 
 BARE_PORT=$(free_port)
 "$BARE" "$BARE_PORT" "$BAL_BYTES" >"$WORK/bare.log" 2>&1 &
