@@ -5,7 +5,7 @@
 //! the store's cursor in URL-safe base64, so a client passes it back as it
 //! is, without escaping, whatever the names it orders by.
 
-use super::wire::amount_json;
+use super::wire::{amount_json, ok_json};
 use crate::rules::RuleSet;
 use crate::service::{parse_limit, CardDetails, CardSearch, ContactDetails, ContactSearch, Erased, Failure, LotState};
 use crate::store::{CardRecord, ContactRecord, Page};
@@ -129,20 +129,6 @@ fn cursor(next: &Option<String>) -> Option<String> {
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct Ok<T> {
-    status: bool,
-    key: &'static str,
-    value: &'static str,
-    #[serde(flatten)]
-    body: T,
-}
-
-fn ok<T: Serialize>(body: T) -> Vec<u8> {
-    serde_json::to_vec(&Ok { status: true, key: "OK", value: "", body }).unwrap_or_default()
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
 struct ContactBody<'a> {
     code: &'a str,
     /// Empty when the contact has none (or it was erased).
@@ -194,7 +180,7 @@ pub fn contact_json(rules: &RuleSet, d: &ContactDetails) -> Vec<u8> {
             status_name: rules.status_name(c.status),
         })
         .collect();
-    ok(ContactWithCards { contact: contact_body(&d.contact), cards })
+    ok_json(ContactWithCards { contact: contact_body(&d.contact), cards })
 }
 
 #[derive(Serialize)]
@@ -283,7 +269,7 @@ pub fn card_json(rules: &RuleSet, d: &CardDetails) -> Vec<u8> {
         role: &b.role,
     });
     let lots = d.lots.iter().map(|l| lot_body(rules, l)).collect();
-    ok(CardWithLots { card: card_body(rules, &d.card), block, lots })
+    ok_json(CardWithLots { card: card_body(rules, &d.card), block, lots })
 }
 
 #[derive(Serialize)]
@@ -295,7 +281,7 @@ struct ContactPage<'a> {
 }
 
 pub fn contact_page_json(page: &Page<ContactRecord>) -> Vec<u8> {
-    ok(ContactPage { contacts: page.items.iter().map(contact_body).collect(), next: cursor(&page.next) })
+    ok_json(ContactPage { contacts: page.items.iter().map(contact_body).collect(), next: cursor(&page.next) })
 }
 
 #[derive(Serialize)]
@@ -306,7 +292,7 @@ struct CardPage<'a> {
 }
 
 pub fn card_page_json(rules: &RuleSet, page: &Page<CardRecord>) -> Vec<u8> {
-    ok(CardPage { cards: page.items.iter().map(|c| card_body(rules, c)).collect(), next: cursor(&page.next) })
+    ok_json(CardPage { cards: page.items.iter().map(|c| card_body(rules, c)).collect(), next: cursor(&page.next) })
 }
 
 #[derive(Serialize)]
@@ -320,7 +306,7 @@ struct ErasedBody<'a> {
 }
 
 pub fn erased_json(code: &str, e: &Erased) -> Vec<u8> {
-    ok(ErasedBody { code, erased: e.changed, cards: &e.cards })
+    ok_json(ErasedBody { code, erased: e.changed, cards: &e.cards })
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! their answers' field names. Every bonus amount is a JSON number with its
 //! exact decimal digits.
 
-use super::wire::{amount_json, Fields, Malformed};
+use super::wire::{amount_json, ok_json, Fields, Malformed};
 use crate::domain::Amount;
 use crate::service::{LineFigures, LineInput, LineReversal, ReturnInput, ReversalAnswer, SaleAnswer, SaleInput};
 use crate::store::ReceiptRecord;
@@ -49,20 +49,6 @@ fn date(d: Option<NaiveDate>) -> Option<String> {
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct Ok<T> {
-    status: bool,
-    key: &'static str,
-    value: &'static str,
-    #[serde(flatten)]
-    body: T,
-}
-
-fn ok<T: Serialize>(body: T) -> Vec<u8> {
-    serde_json::to_vec(&Ok { status: true, key: "OK", value: "", body }).unwrap_or_default()
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
 struct LineBody {
     position: u32,
     amount: Box<RawValue>,
@@ -96,7 +82,7 @@ struct CalculateBody {
 }
 
 pub fn calculate_json(a: &SaleAnswer) -> Vec<u8> {
-    ok(CalculateBody {
+    ok_json(CalculateBody {
         number: a.number.clone(),
         max_redeem: amount_json(a.max_redeem),
         redeemed: amount_json(a.redeemed),
@@ -123,7 +109,7 @@ struct ConfirmBody {
 }
 
 pub fn confirm_json(a: &SaleAnswer) -> Vec<u8> {
-    ok(ConfirmBody {
+    ok_json(ConfirmBody {
         receipt_id: a.receipt_id.clone().unwrap_or_default(),
         number: a.number.clone(),
         redeemed: amount_json(a.redeemed),
@@ -185,11 +171,11 @@ fn reversal_body(a: &ReversalAnswer, lines: Option<&[LineReversal]>) -> Reversal
 }
 
 pub fn cancel_json(a: &ReversalAnswer) -> Vec<u8> {
-    ok(reversal_body(a, None))
+    ok_json(reversal_body(a, None))
 }
 
 pub fn return_json(a: &ReversalAnswer) -> Vec<u8> {
-    ok(reversal_body(a, Some(&a.lines)))
+    ok_json(reversal_body(a, Some(&a.lines)))
 }
 
 #[derive(Serialize)]
@@ -238,7 +224,7 @@ struct ReceiptBody {
 
 pub fn receipt_json(r: &ReceiptRecord) -> Vec<u8> {
     let a = |x: Amount| amount_json(x);
-    ok(ReceiptBody {
+    ok_json(ReceiptBody {
         receipt_id: r.id.clone(),
         number: r.card.clone(),
         state: r.state.name(),

@@ -188,6 +188,18 @@ impl Envelope<'_> {
     }
 }
 
+/// An OK answer: the envelope, then the body's fields beside it.
+pub fn ok_json<T: Serialize>(body: T) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Answer<T> {
+        #[serde(flatten)]
+        envelope: Envelope<'static>,
+        #[serde(flatten)]
+        body: T,
+    }
+    serde_json::to_vec(&Answer { envelope: Envelope::ok(), body }).unwrap_or_default()
+}
+
 #[derive(Serialize)]
 struct BonusBody<'a> {
     #[serde(rename = "Amount")]
