@@ -184,6 +184,21 @@ function setup(thread)
   thread:set("id", #threads)
   table.insert(threads, thread)
 end
+-- Each thread counts good and bad answers (the first bad one kept to show).
+local ok_n, bad_n = 0, 0
+function count(good, status, body)
+  if good then
+    ok_n = ok_n + 1
+  else
+    bad_n = bad_n + 1
+    if first_bad == nil then first_bad = status .. " " .. string.sub(body, 1, 200) end
+  end
+  ok = ok_n
+  bad = bad_n
+end
+function answered_ok(status, body)
+  return status == 200 and string.find(body, '"Status":true', 1, true) ~= nil
+end
 function done(summary, latency, requests)
   local ok, bad = 0, 0
   for _, t in ipairs(threads) do
@@ -208,7 +223,7 @@ local per_thread = $CARDS_PER_THREAD
 LUA
 cat >>"$WORK/block.lua" <<'LUA'
 -- Runs in each thread's own Lua state once `id` is set.
-local next_card, blocked, ok_n, bad_n, base = 0, {}, 0, 0, nil
+local next_card, blocked, base = 0, {}, nil
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 LUA
@@ -230,14 +245,7 @@ function request()
   end
 end
 function response(status, headers, body)
-  if status == 200 and string.find(body, '"Status":true', 1, true) then
-    ok_n = ok_n + 1
-  else
-    bad_n = bad_n + 1
-    if first_bad == nil then first_bad = status .. " " .. string.sub(body, 1, 200) end
-  end
-  ok = ok_n
-  bad = bad_n
+  count(answered_ok(status, body), status, body)
 end
 LUA
 
@@ -250,15 +258,8 @@ wrk.headers["Authorization"] = "${CASHIER_AUTH#Authorization: }"
 wrk.body = '{"Number":"$CALC","Lines":[{"Position":1,"Amount":600},{"Position":2,"Amount":400},{"Position":3,"Amount":150,"Category":"tobacco"}],"Redeem":10}'
 LUA
 cat >>"$WORK/calculate.lua" <<'LUA'
-local ok_n, bad_n = 0, 0
 function response(status, headers, body)
-  if status == 200 and string.find(body, '"Status":true', 1, true) then ok_n = ok_n + 1
-  else
-    bad_n = bad_n + 1
-    if first_bad == nil then first_bad = status .. " " .. string.sub(body, 1, 200) end
-  end
-  ok = ok_n
-  bad = bad_n
+  count(answered_ok(status, body), status, body)
 end
 LUA
 # Confirm: durable, distinct receipt ids (thread id and a counter), each
@@ -272,7 +273,7 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "${CASHIER_AUTH#Authorization: }"
 LUA
 cat >>"$WORK/confirm.lua" <<'LUA'
-local next_card, sent, ok_n, bad_n, base = 0, 0, 0, 0, nil
+local next_card, sent, base = 0, 0, nil
 function request()
   if base == nil then base = 300000000000 + (__INSTANCE__ * __THREADS__ + id) * per_thread end
   local n = base + next_card
@@ -283,14 +284,7 @@ function request()
     '{"ReceiptId":"' .. receipt .. '","Number":"' .. n .. '","Lines":[{"Position":1,"Amount":100}],"Redeem":1}')
 end
 function response(status, headers, body)
-  if status == 200 and string.find(body, '"Status":true', 1, true) and string.find(body, '"Accrued":4.95', 1, true) then
-    ok_n = ok_n + 1
-  else
-    bad_n = bad_n + 1
-    if first_bad == nil then first_bad = status .. " " .. string.sub(body, 1, 200) end
-  end
-  ok = ok_n
-  bad = bad_n
+  count(answered_ok(status, body) and string.find(body, '"Accrued":4.95', 1, true) ~= nil, status, body)
 end
 LUA
 
