@@ -112,10 +112,12 @@ CLIENT_AUTH="Authorization: Basic $(printf 'client:client-pass-1234' | base64)"
 echo 'cashier-pass-1234' | "$CASHDESK" user add --users "$USERS" --name cashier --role cashier >/dev/null
 CASHIER_AUTH="Authorization: Basic $(printf 'cashier:cashier-pass-1234' | base64)"
 
-start_server() { # $1 = data dir; sets PORT and BASE
+start_server() { # DATA_DIR [more serve flags…]; sets PORT, BASE and SERVER_PID
+    local data=$1
+    shift
     PORT=$(free_port)
-    "$CASHDESK" serve --data "$1" --rules "$ROOT/rules" --users "$USERS" --listen "127.0.0.1:$PORT" \
-        ${STORE:+--store "$STORE"} >"$WORK/serve-$PORT.log" 2>&1 &
+    "$CASHDESK" serve --data "$data" --rules "$ROOT/rules" --users "$USERS" --listen "127.0.0.1:$PORT" \
+        ${STORE:+--store "$STORE"} "$@" >"$WORK/serve-$PORT.log" 2>&1 &
     SERVER_PID=$!
     PIDS+=($!)
     wait_port "$PORT"
@@ -341,11 +343,8 @@ if [ "$TLS" = 1 ] && [ "$SERVERS" = 1 ]; then
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
         -addext subjectAltName=IP:127.0.0.1 -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
     kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
-    PORT=$(free_port)
-    "$CASHDESK" serve --data "$WORK/data" --rules "$ROOT/rules" --users "$USERS" --listen "127.0.0.1:$PORT" \
-        ${STORE:+--store "$STORE"} --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem" >"$WORK/serve-tls.log" 2>&1 &
-    PIDS+=($!)
-    for _ in $(seq 1 200); do curl -sk -o /dev/null "https://127.0.0.1:$PORT/health" && break; sleep 0.05; done
+    # (wait_port's plain-HTTP probe gets the TLS port's 400 answer once it listens.)
+    start_server "$WORK/data" --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem"
     log "wrk balance_tls: $CONNECTIONS connections, $THREADS threads, $DURATION"
     run_wrk_at balance_tls "$WORK/get.lua" "https://127.0.0.1:$PORT/api/card/balance/by/number/$BAL" >>"$RESULTS"
 fi
