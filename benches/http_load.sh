@@ -219,20 +219,18 @@ cat "$WORK/report.lua" >"$WORK/get.lua"
 cat >>"$WORK/get.lua" <<LUA
 wrk.headers["Authorization"] = "${CLIENT_AUTH#Authorization: }"
 LUA
-cat "$WORK/report.lua" >"$WORK/block.lua"
+post_script() { # AUTH_HEADER — the reporter, then a JSON POST as that user
+    cat "$WORK/report.lua"
+    printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+    printf 'wrk.headers["Authorization"] = "%s"\n' "${1#Authorization: }"
+}
+post_script "$CLIENT_AUTH" >"$WORK/block.lua"
 cat >>"$WORK/block.lua" <<LUA
 local per_thread = $CARDS_PER_THREAD
 LUA
 cat >>"$WORK/block.lua" <<'LUA'
 -- Runs in each thread's own Lua state once `id` is set.
 local next_card, blocked, base = 0, {}, nil
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-LUA
-cat >>"$WORK/block.lua" <<LUA
-wrk.headers["Authorization"] = "${CLIENT_AUTH#Authorization: }"
-LUA
-cat >>"$WORK/block.lua" <<'LUA'
 function request()
   if base == nil then base = 200000000000 + (__INSTANCE__ * __THREADS__ + id) * per_thread end
   local i = next_card
@@ -252,11 +250,8 @@ end
 LUA
 
 # Calculate: one body, three lines (one tobacco), a redemption.
-cat "$WORK/report.lua" >"$WORK/calculate.lua"
+post_script "$CASHIER_AUTH" >"$WORK/calculate.lua"
 cat >>"$WORK/calculate.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "${CASHIER_AUTH#Authorization: }"
 wrk.body = '{"Number":"$CALC","Lines":[{"Position":1,"Amount":600},{"Position":2,"Amount":400},{"Position":3,"Amount":150,"Category":"tobacco"}],"Redeem":10}'
 LUA
 cat >>"$WORK/calculate.lua" <<'LUA'
@@ -266,13 +261,10 @@ end
 LUA
 # Confirm: durable, distinct receipt ids (thread id and a counter), each
 # thread walks its own cards round-robin; 1 bonus redeemed, 4.95 accrued.
-cat "$WORK/report.lua" >"$WORK/confirm.lua"
+post_script "$CASHIER_AUTH" >"$WORK/confirm.lua"
 cat >>"$WORK/confirm.lua" <<LUA
 local per_thread = $CARDS_PER_THREAD
 local run = "$(date +%s%N)"
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "${CASHIER_AUTH#Authorization: }"
 LUA
 cat >>"$WORK/confirm.lua" <<'LUA'
 local next_card, sent, base = 0, 0, nil
