@@ -19,6 +19,7 @@ bin=$(realpath "$bin")
 venv=$(realpath -m "${OPENAPI_CLIENT_VENV:-target/openapi-client-venv}")
 
 . .ci/demo-server.sh
+. .ci/venv.sh
 work=$(mktemp -d "${TMPDIR:-/tmp}/cashdesk-openapi-client.XXXXXX")
 cleanup() {
     status=$?
@@ -30,12 +31,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if ! "$venv/bin/openapi-python-client" --version 2>/dev/null | grep -q "version: $GEN_VERSION\$"; then
-    echo "== installing openapi-python-client $GEN_VERSION into $venv"
-    rm -rf "$venv"
-    python3 -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "openapi-python-client==$GEN_VERSION"
-fi
+pinned_venv "$venv" "openapi-python-client==$GEN_VERSION"
 
 start_demo "$bin" "$work"
 echo "== demo server at $DEMO_URL"

@@ -30,6 +30,7 @@ examples=${SCHEMATHESIS_MAX_EXAMPLES:-40}
 seed=${SCHEMATHESIS_SEED:-20261207}
 
 . .ci/demo-server.sh
+. .ci/venv.sh
 work=$(mktemp -d "${TMPDIR:-/tmp}/cashdesk-schemathesis.XXXXXX")
 cleanup() {
     status=$?
@@ -45,12 +46,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if ! "$venv/bin/st" --version 2>/dev/null | grep -qx "st, version $ST_VERSION"; then
-    echo "== installing schemathesis $ST_VERSION into $venv"
-    rm -rf "$venv"
-    python3 -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "schemathesis==$ST_VERSION"
-fi
+pinned_venv "$venv" "schemathesis==$ST_VERSION"
 "$venv/bin/st" --version
 
 echo "== every example in docs/openapi.json against its schema"
