@@ -16,6 +16,7 @@
 
 mod admin;
 mod export_stream;
+mod json_out;
 pub mod openapi;
 mod probes;
 pub mod purchase;

@@ -2,11 +2,11 @@
 //! their answers' field names. Every bonus amount is a JSON number with its
 //! exact decimal digits.
 
+use super::json_out::JsonOut;
 use super::wire::{amount_json, ok_json, Fields, Malformed};
 use crate::domain::Amount;
 use crate::service::{LineFigures, LineInput, LineReversal, ReturnInput, ReversalAnswer, SaleAnswer, SaleInput};
 use crate::store::ReceiptRecord;
-use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -43,83 +43,42 @@ pub fn return_input(fields: &Fields) -> Result<ReturnInput, Malformed> {
     })
 }
 
-fn date(d: Option<NaiveDate>) -> Option<String> {
-    d.map(|d| d.format("%Y-%m-%d").to_string())
+/// The lines of a Calculate or Confirm answer.
+fn sale_lines(out: &mut JsonOut, lines: &[LineFigures]) {
+    out.array("Lines");
+    for l in lines {
+        out.element().uint("Position", l.position.into()).amount("Amount", l.amount);
+        out.amount("Redeemed", l.redeemed).amount("Accrued", l.accrued).end_object();
+    }
+    out.end_array();
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct LineBody {
-    position: u32,
-    amount: Box<RawValue>,
-    redeemed: Box<RawValue>,
-    accrued: Box<RawValue>,
+/// The figures Calculate and Confirm share, after `Number`.
+fn sale_figures(out: &mut JsonOut, a: &SaleAnswer, with_max: bool) {
+    if with_max {
+        out.amount("MaxRedeem", a.max_redeem);
+    }
+    out.amount("Redeemed", a.redeemed).amount("Accrued", a.accrued);
+    out.date("ActiveFrom", a.active_from).date("ExpireDate", a.expire_date);
+    out.amount("ActiveBalance", a.active_balance);
+    sale_lines(out, &a.lines);
 }
 
-fn line_bodies(lines: &[LineFigures]) -> Vec<LineBody> {
-    lines
-        .iter()
-        .map(|l| LineBody {
-            position: l.position,
-            amount: amount_json(l.amount),
-            redeemed: amount_json(l.redeemed),
-            accrued: amount_json(l.accrued),
-        })
-        .collect()
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct CalculateBody {
-    number: String,
-    max_redeem: Box<RawValue>,
-    redeemed: Box<RawValue>,
-    accrued: Box<RawValue>,
-    active_from: Option<String>,
-    expire_date: Option<String>,
-    active_balance: Box<RawValue>,
-    lines: Vec<LineBody>,
-}
-
+/// Calculate's answer, written by [`JsonOut`] (a till calls it per scan).
 pub fn calculate_json(a: &SaleAnswer) -> Vec<u8> {
-    ok_json(CalculateBody {
-        number: a.number.clone(),
-        max_redeem: amount_json(a.max_redeem),
-        redeemed: amount_json(a.redeemed),
-        accrued: amount_json(a.accrued),
-        active_from: date(a.active_from),
-        expire_date: date(a.expire_date),
-        active_balance: amount_json(a.active_balance),
-        lines: line_bodies(&a.lines),
-    })
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct ConfirmBody {
-    receipt_id: String,
-    number: String,
-    redeemed: Box<RawValue>,
-    accrued: Box<RawValue>,
-    active_from: Option<String>,
-    expire_date: Option<String>,
-    active_balance: Box<RawValue>,
-    lines: Vec<LineBody>,
-    replayed: bool,
+    let mut out = JsonOut::object(256 + 96 * a.lines.len());
+    out.bool("Status", true).str("Key", "OK").str("Value", "").str("Number", &a.number);
+    sale_figures(&mut out, a, true);
+    out.finish()
 }
 
 pub fn confirm_json(a: &SaleAnswer) -> Vec<u8> {
-    ok_json(ConfirmBody {
-        receipt_id: a.receipt_id.clone().unwrap_or_default(),
-        number: a.number.clone(),
-        redeemed: amount_json(a.redeemed),
-        accrued: amount_json(a.accrued),
-        active_from: date(a.active_from),
-        expire_date: date(a.expire_date),
-        active_balance: amount_json(a.active_balance),
-        lines: line_bodies(&a.lines),
-        replayed: a.replayed,
-    })
+    let mut out = JsonOut::object(320 + 96 * a.lines.len());
+    out.bool("Status", true).str("Key", "OK").str("Value", "");
+    out.str("ReceiptId", a.receipt_id.as_deref().unwrap_or_default()).str("Number", &a.number);
+    sale_figures(&mut out, a, false);
+    out.bool("Replayed", a.replayed);
+    out.finish()
 }
 
 #[derive(Serialize)]

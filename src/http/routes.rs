@@ -201,25 +201,29 @@ fn decode(seg: &str) -> Option<String> {
 /// slash: that way of looking up with an empty value (a missing parameter),
 /// not `/balance/by/{value}` with the value `number`.
 fn empty_balance_value(raw_path: &str) -> Option<Route> {
-    let lower = raw_path.to_ascii_lowercase();
-    let kind = lower.strip_prefix("/api/card/balance/by/")?.strip_suffix('/')?;
-    match kind {
-        "number" => Some(Route::BalanceByNumber(String::new())),
-        "phone" => Some(Route::BalanceByPhone(String::new())),
-        "code" => Some(Route::BalanceByCode(String::new())),
-        _ => None,
+    const PREFIX: &str = "/api/card/balance/by/";
+    let head = raw_path.get(..PREFIX.len()).filter(|h| h.eq_ignore_ascii_case(PREFIX))?;
+    let kind = raw_path[head.len()..].strip_suffix('/')?;
+    if kind.eq_ignore_ascii_case("number") {
+        Some(Route::BalanceByNumber(String::new()))
+    } else if kind.eq_ignore_ascii_case("phone") {
+        Some(Route::BalanceByPhone(String::new()))
+    } else if kind.eq_ignore_ascii_case("code") {
+        Some(Route::BalanceByCode(String::new()))
+    } else {
+        None
     }
 }
 
 /// The path's values when it fits the template (literal segments compared
 /// case-insensitively); `Err(())` when a value is not UTF-8 once decoded.
 fn fit(template: &str, raw: &[&str]) -> Option<Result<Vec<String>, ()>> {
-    let parts: Vec<&str> = template.split('/').skip(1).collect();
-    if parts.len() != raw.len() {
+    // Segment counts first, without allocating: most rows fail here.
+    if template.bytes().filter(|&b| b == b'/').count() != raw.len() {
         return None;
     }
     let mut values = Vec::new();
-    for (t, r) in parts.iter().zip(raw) {
+    for (t, r) in template.split('/').skip(1).zip(raw) {
         if t.starts_with('{') {
             match decode(r) {
                 Some(v) => values.push(v),

@@ -2,6 +2,7 @@
 //! codes as string or integer) and the response envelope. The only place that
 //! knows wire field names.
 
+use super::json_out::JsonOut;
 use crate::domain::Amount;
 use crate::service::Balance;
 use crate::store::HistoryEntry;
@@ -200,89 +201,28 @@ pub fn ok_json<T: Serialize>(body: T) -> Vec<u8> {
     serde_json::to_vec(&Answer { envelope: Envelope::ok(), body }).unwrap_or_default()
 }
 
-#[derive(Serialize)]
-struct BonusBody<'a> {
-    #[serde(rename = "Amount")]
-    amount: Box<RawValue>,
-    #[serde(rename = "StatusCode")]
-    status_code: &'a str,
-    #[serde(rename = "StatusName")]
-    status_name: &'a str,
-    #[serde(rename = "ExpireDate")]
-    expire_date: Option<String>,
-    #[serde(rename = "TypeCode")]
-    type_code: &'a str,
-    #[serde(rename = "TypeName")]
-    type_name: &'a str,
-}
-
-#[derive(Serialize)]
-struct BalanceBody<'a> {
-    #[serde(rename = "Status")]
-    status: bool,
-    #[serde(rename = "Key")]
-    key: &'a str,
-    #[serde(rename = "Value")]
-    value: &'a str,
-    #[serde(rename = "Number")]
-    number: &'a str,
-    #[serde(rename = "MobileNumber")]
-    mobile: &'a str,
-    #[serde(rename = "Code")]
-    code: &'a str,
-    #[serde(rename = "Name")]
-    name: &'a str,
-    #[serde(rename = "StatusCode")]
-    status_code: &'a str,
-    #[serde(rename = "StatusName")]
-    status_name: &'a str,
-    #[serde(rename = "CategoryCode")]
-    category_code: &'a str,
-    #[serde(rename = "CategoryName")]
-    category_name: &'a str,
-    #[serde(rename = "TypeCode")]
-    type_code: &'a str,
-    #[serde(rename = "TypeName")]
-    type_name: &'a str,
-    #[serde(rename = "Bonuses")]
-    bonuses: Vec<BonusBody<'a>>,
-}
-
 /// An amount as a JSON number with its exact decimal digits.
 pub fn amount_json(a: Amount) -> Box<RawValue> {
     // Display of a normalised Decimal is always a valid JSON number.
     RawValue::from_string(a.to_string()).unwrap_or_else(|_| RawValue::from_string("0".into()).expect("literal"))
 }
 
+/// A balance answer, written by [`JsonOut`] (the hottest answer there is).
 pub fn balance_json(b: &Balance) -> Vec<u8> {
-    let body = BalanceBody {
-        status: true,
-        key: "OK",
-        value: "",
-        number: &b.number,
-        mobile: &b.mobile,
-        code: &b.code,
-        name: &b.name,
-        status_code: &b.status_code,
-        status_name: &b.status_name,
-        category_code: &b.category_code,
-        category_name: &b.category_name,
-        type_code: &b.type_code,
-        type_name: &b.type_name,
-        bonuses: b
-            .bonuses
-            .iter()
-            .map(|l| BonusBody {
-                amount: amount_json(l.amount),
-                status_code: l.state.code(),
-                status_name: &l.state_name,
-                expire_date: l.expire.map(|d| d.format("%Y-%m-%d").to_string()),
-                type_code: l.bonus_type.code(),
-                type_name: &l.type_name,
-            })
-            .collect(),
-    };
-    serde_json::to_vec(&body).unwrap_or_default()
+    let mut out = JsonOut::object(256 + 160 * b.bonuses.len());
+    out.bool("Status", true).str("Key", "OK").str("Value", "");
+    out.str("Number", &b.number).str("MobileNumber", &b.mobile).str("Code", &b.code).str("Name", &b.name);
+    out.str("StatusCode", &b.status_code).str("StatusName", &b.status_name);
+    out.str("CategoryCode", &b.category_code).str("CategoryName", &b.category_name);
+    out.str("TypeCode", &b.type_code).str("TypeName", &b.type_name);
+    out.array("Bonuses");
+    for l in &b.bonuses {
+        out.element().amount("Amount", l.amount).str("StatusCode", l.state.code()).str("StatusName", &l.state_name);
+        out.date("ExpireDate", l.expire).str("TypeCode", l.bonus_type.code()).str("TypeName", &l.type_name);
+        out.end_object();
+    }
+    out.end_array();
+    out.finish()
 }
 
 #[derive(Serialize)]

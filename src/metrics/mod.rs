@@ -46,7 +46,26 @@ pub const FAMILIES: [&str; 9] = [
 /// A request was answered. `method` is the rules' method name (`Balance`,
 /// `Block`, …), `Health`/`Ready`, or `-` when no route matched.
 pub fn request(method: &'static str, key: &'static str, http_status: u16) {
-    metrics::counter!(REQUESTS, "method" => method, "key" => key, "status" => http_status.to_string()).increment(1);
+    metrics::counter!(REQUESTS, "method" => method, "key" => key, "status" => status_label(http_status)).increment(1);
+}
+
+/// The status as a label, without an allocation for the statuses the API
+/// answers with.
+fn status_label(status: u16) -> metrics::SharedString {
+    let known = match status {
+        200 => "200",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        408 => "408",
+        413 => "413",
+        500 => "500",
+        503 => "503",
+        other => return other.to_string().into(),
+    };
+    known.into()
 }
 
 /// How long a request took, from arrival to its answer.
