@@ -25,8 +25,13 @@
 #   balance_tls  balance over HTTPS (TLS=1, the default; one server only): the
 #             server restarted on its data with a self-signed certificate
 #   confirm   durable POST /api/purchase/Confirm as the cashier, a distinct
-#             receipt id per call, each wrk thread walking its own Active
-#             cards: 1 bonus redeemed and 4.95 accrued per call (checked)
+#             receipt id per call, each wrk thread walking its own
+#             CONFIRM_CARDS_PER_THREAD Active cards (default 1024, loaded by
+#             `cashdesk import` before the server starts): 1 bonus redeemed and
+#             4.95 accrued per call (checked). Each Confirm adds a lot to its
+#             card, and a Confirm reads and rewrites all of its card's lots:
+#             with 64 cards per thread a 10 s run gives each card ~300 lots,
+#             a year of daily shopping; CONFIRM_CARDS_PER_THREAD=64 shows that case
 # Needs: wrk (apt-get install wrk; oha via cargo install as a fallback), curl, python3.
 # Cleans up servers and temp dirs on any exit.
 set -euo pipefail
@@ -35,6 +40,7 @@ DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 CARDS_PER_THREAD=${CARDS_PER_THREAD:-64}
+CONFIRM_CARDS_PER_THREAD=${CONFIRM_CARDS_PER_THREAD:-1024}
 SLOWLORIS=${SLOWLORIS:-5000}
 SERVERS=${SERVERS:-1}
 TLS=${TLS:-1}
@@ -43,6 +49,7 @@ if [ "$SERVERS" -gt 1 ] && [ -z "${STORE:-}" ]; then
     exit 1
 fi
 INSTANCES_CARDS=$((SERVERS * THREADS * CARDS_PER_THREAD))
+CONFIRM_CARDS=$((SERVERS * THREADS * CONFIRM_CARDS_PER_THREAD))
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
@@ -130,6 +137,25 @@ call() { # METHOD PATH [BODY] — fails unless the answer is Status true
     case $out in *'"Status":true'*) ;; *) echo "seed call $1 $2 failed: $out" >&2; return 1 ;; esac
 }
 
+# Confirm's cards: Active, bound, one large lot each, loaded by import (a
+# few thousand cards by curl would take minutes).
+log "importing $CONFIRM_CARDS Active cards for Confirm"
+python3 - "$WORK" "$CONFIRM_CARDS" <<'PY'
+import sys
+work, n = sys.argv[1], int(sys.argv[2])
+with open(f"{work}/contacts.csv", "w") as f:
+    f.write("Code,MobileNumber,Name\n")
+    f.writelines(f"P-{i},+7913{i:07d},Buyer {i}\n" for i in range(n))
+with open(f"{work}/cards.csv", "w") as f:
+    f.write("Number,CategoryCode,TypeCode,Status,ContactCode\n")
+    f.writelines(f"{300000000000 + i},0,0,2,P-{i}\n" for i in range(n))
+with open(f"{work}/bonuses.csv", "w") as f:
+    f.write("Number,Amount,TypeCode,ActiveFrom,ExpireDate,Frozen\n")
+    f.writelines(f"{300000000000 + i},1000000000,0,2020-01-01,,false\n" for i in range(n))
+PY
+for kind in contacts cards bonuses; do
+    "$CASHDESK" import --data "$WORK/data" --rules "$ROOT/rules" ${STORE:+--store "$STORE"} --quiet "$kind" "$WORK/$kind.csv" >&2
+done
 start_server "$WORK/data"
 FIRST_PORT=$PORT FIRST_PID=$SERVER_PID
 BASES=("$BASE")
@@ -156,8 +182,8 @@ for i in $(seq 0 $((INSTANCES_CARDS - 1))); do
 done
 # Purchases: Active bonus cards (type 0, 5%) with a large active lot; Calculate
 # reads one with four lots like the balance card, Confirm walks the others.
-CALC=300000000999
-log "seeding: $INSTANCES_CARDS Active cards for Confirm, one for Calculate"
+CALC=400000000999
+log "seeding: one Active card with 4 lots for Calculate"
 active_card() { # NUMBER CONTACT MOBILE
     call PUT /api/admin/contacts/"$2" "{\"MobileNumber\":\"$3\",\"Name\":\"Buyer $2\"}"
     call PUT /api/admin/cards/"$1" '{"CategoryCode":0,"TypeCode":0}'
@@ -170,11 +196,6 @@ call POST /api/admin/cards/$CALC/bonuses '{"Amount":100,"TypeCode":0,"ActiveFrom
 call POST /api/admin/cards/$CALC/bonuses '{"Amount":12.5,"TypeCode":0,"ActiveFrom":"2020-01-01","ExpireDate":"2098-06-30","Frozen":false}'
 call POST /api/admin/cards/$CALC/bonuses '{"Amount":7,"TypeCode":1,"ActiveFrom":"2099-01-01","ExpireDate":"2099-12-31","Frozen":false}'
 call POST /api/admin/cards/$CALC/bonuses '{"Amount":3.25,"TypeCode":0,"ActiveFrom":"2020-01-01","ExpireDate":"2099-12-31","Frozen":true}'
-for i in $(seq 0 $((INSTANCES_CARDS - 1))); do
-    n=$((300000000000 + i))
-    active_card $n P-$i "$(printf '+7913%07d' "$i")"
-    call POST /api/admin/cards/$n/bonuses '{"Amount":1000000000,"TypeCode":0,"ActiveFrom":"2020-01-01","Frozen":false}'
-done
 BAL_BYTES=$(curl -s -H "$CLIENT_AUTH" "$BASE/api/card/balance/by/number/$BAL" | wc -c)
 log "balance body: $BAL_BYTES bytes"
 
@@ -263,7 +284,7 @@ LUA
 # thread walks its own cards round-robin; 1 bonus redeemed, 4.95 accrued.
 post_script "$CASHIER_AUTH" >"$WORK/confirm.lua"
 cat >>"$WORK/confirm.lua" <<LUA
-local per_thread = $CARDS_PER_THREAD
+local per_thread = $CONFIRM_CARDS_PER_THREAD
 local run = "$(date +%s%N)"
 LUA
 cat >>"$WORK/confirm.lua" <<'LUA'

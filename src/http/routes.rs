@@ -215,15 +215,20 @@ fn empty_balance_value(raw_path: &str) -> Option<Route> {
     }
 }
 
+/// Each row's template split into segments, once.
+fn templates() -> &'static [Vec<&'static str>] {
+    static SPLIT: std::sync::OnceLock<Vec<Vec<&'static str>>> = std::sync::OnceLock::new();
+    SPLIT.get_or_init(|| ROUTES.iter().map(|e| e.path.split('/').skip(1).collect()).collect())
+}
+
 /// The path's values when it fits the template (literal segments compared
 /// case-insensitively); `Err(())` when a value is not UTF-8 once decoded.
-fn fit(template: &str, raw: &[&str]) -> Option<Result<Vec<String>, ()>> {
-    // Segment counts first, without allocating: most rows fail here.
-    if template.bytes().filter(|&b| b == b'/').count() != raw.len() {
+fn fit(template: &[&str], raw: &[&str]) -> Option<Result<Vec<String>, ()>> {
+    if template.len() != raw.len() {
         return None;
     }
     let mut values = Vec::new();
-    for (t, r) in template.split('/').skip(1).zip(raw) {
+    for (t, r) in template.iter().zip(raw) {
         if t.starts_with('{') {
             match decode(r) {
                 Some(v) => values.push(v),
@@ -250,8 +255,8 @@ pub fn match_route(method: &str, raw_path: &str) -> Result<Route, NoRoute> {
     let trimmed = raw_path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(raw_path);
     let raw: Vec<&str> = trimmed.split('/').skip(1).collect();
     let mut allowed: Vec<&'static str> = Vec::new();
-    for e in ROUTES {
-        let Some(values) = fit(e.path, &raw) else { continue };
+    for (e, template) in ROUTES.iter().zip(templates()) {
+        let Some(values) = fit(template, &raw) else { continue };
         let Ok(values) = values else { return Err(NoRoute::NotFound) };
         if method.eq_ignore_ascii_case(e.method) {
             return Ok((e.make)(&mut Values(values.into_iter())));
@@ -302,7 +307,8 @@ mod tests {
             let path = e.path.replace('{', "x").replace('}', "");
             let route = match_route(e.method, &path).unwrap_or_else(|n| panic!("{} {}: {n:?}", e.method, e.path));
             // The first row that fits is this one: no earlier row shadows it.
-            let first = ROUTES.iter().position(|o| o.method == e.method && fit(o.path, &split(&path)).is_some());
+            let first =
+                ROUTES.iter().position(|o| o.method == e.method && fit(&split(o.path), &split(&path)).is_some());
             assert_eq!(first, Some(i), "{} {} is shadowed by an earlier row", e.method, e.path);
             assert_eq!(route.method().is_none(), matches!(route, Route::Health | Route::Ready | Route::OpenApi));
         }

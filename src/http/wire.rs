@@ -94,10 +94,13 @@ impl Fields {
     /// document count it: `2.0` and `2e0` are the code `2`.
     pub fn code(&self, name: &str) -> Result<Option<String>, Malformed> {
         let Some(text) = self.present(name) else { return Ok(None) };
-        if let Ok(s) = serde_json::from_str::<String>(text) {
-            return Ok(Some(s));
-        }
-        if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
+        // The first byte says which JSON type it is: trying a string on a
+        // number costs serde_json a formatted error message.
+        if text.starts_with('"') {
+            if let Ok(s) = serde_json::from_str::<String>(text) {
+                return Ok(Some(s));
+            }
+        } else if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
             if let Some(i) = integral(text) {
                 return Ok(Some(i));
             }
@@ -108,11 +111,12 @@ impl Fields {
     /// A decimal amount: a JSON number (read exactly, never via a float) or a string.
     pub fn amount(&self, name: &str) -> Result<Option<String>, Malformed> {
         let Some(text) = self.present(name) else { return Ok(None) };
-        if let Ok(s) = serde_json::from_str::<String>(text) {
-            return Ok(Some(s));
-        }
-        if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
-            && text.starts_with(|c: char| c == '-' || c.is_ascii_digit())
+        if text.starts_with('"') {
+            if let Ok(s) = serde_json::from_str::<String>(text) {
+                return Ok(Some(s));
+            }
+        } else if text.starts_with(|c: char| c == '-' || c.is_ascii_digit())
+            && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
         {
             return Ok(Some(text.to_string()));
         }

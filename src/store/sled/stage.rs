@@ -6,7 +6,7 @@
 //! naming it, history chunks before the card that no longer carries them,
 //! the card record last.
 
-use super::codec::{encode, encode_card, encode_chunk, to_bytes, StoredCard};
+use super::codec::{encode, encode_card, encode_chunk, encode_lots, to_bytes, StoredCard};
 use super::intent::Op;
 use super::layout::{history_key, name_index_key, status_index_key, TreeId, HISTORY_TAIL_MAX};
 use super::staged::Staged;
@@ -108,9 +108,9 @@ fn card_ops(view: &View<'_>, number: &str, change: &CardChange) -> Result<Vec<Op
         }
         let record_bytes = to_bytes(record)?;
         let lots_bytes = match (&change.lots, &stored) {
-            (Some(lots), _) => to_bytes(lots)?,
+            (Some(lots), _) => encode_lots(lots)?,
             (None, Some(s)) => s.lots.to_vec(),
-            (None, None) => to_bytes(&Vec::<crate::store::Lot>::new())?,
+            (None, None) => encode_lots(&[])?,
         };
         let new_entries = change.history.iter().map(to_bytes).collect::<Result<Vec<_>, _>>()?;
         let (mut start, mut tail) = stored.as_ref().map_or((0, Vec::new()), |s| (s.tail_start, s.tail.clone()));
