@@ -65,15 +65,14 @@ impl JsonOut {
 
     pub fn uint(&mut self, key: &str, value: u64) -> &mut JsonOut {
         self.key(key);
-        let _ = write!(self.buf, "{value}");
+        padded(&mut self.buf, value, 0);
         self
     }
 
     /// An amount as a JSON number with its exact decimal digits.
     pub fn amount(&mut self, key: &str, value: Amount) -> &mut JsonOut {
         self.key(key);
-        // Display of a normalised Decimal is always a valid JSON number.
-        let _ = write!(self.buf, "{value}");
+        write_amount(&mut self.buf, value);
         self
     }
 
@@ -82,7 +81,13 @@ impl JsonOut {
         self.key(key);
         match value {
             Some(d) if (0..=9999).contains(&d.year()) => {
-                let _ = write!(self.buf, "\"{:04}-{:02}-{:02}\"", d.year(), d.month(), d.day());
+                self.buf.push(b'"');
+                padded(&mut self.buf, d.year().unsigned_abs().into(), 4);
+                self.buf.push(b'-');
+                padded(&mut self.buf, d.month().into(), 2);
+                self.buf.push(b'-');
+                padded(&mut self.buf, d.day().into(), 2);
+                self.buf.push(b'"');
             }
             Some(d) => self.string(&d.format("%Y-%m-%d").to_string()),
             None => self.buf.extend_from_slice(b"null"),
@@ -124,9 +129,48 @@ impl JsonOut {
     }
 }
 
+/// What `Amount`'s Display writes (the normalised decimal: `12.5`, `0`,
+/// `1000`), from the integer mantissa: Display goes through the decimal's
+/// general formatter, a third of a Calculate answer's writing.
+fn write_amount(buf: &mut Vec<u8>, value: Amount) {
+    let d = value.value().normalize();
+    let (mantissa, scale) = (d.mantissa(), d.scale());
+    let (Ok(m), true) = (u64::try_from(mantissa), scale <= 19) else {
+        let _ = write!(buf, "{value}");
+        return;
+    };
+    let unit = 10u64.pow(scale);
+    let mut digits = itoa::Buffer::new();
+    buf.extend_from_slice(digits.format(m / unit).as_bytes());
+    if scale > 0 {
+        buf.push(b'.');
+        padded(buf, m % unit, scale as usize);
+    }
+}
+
+/// `n` in decimal, zero-padded on the left to `width` digits.
+fn padded(buf: &mut Vec<u8>, n: u64, width: usize) {
+    let mut digits = itoa::Buffer::new();
+    let text = digits.format(n);
+    buf.resize(buf.len() + width.saturating_sub(text.len()), b'0');
+    buf.extend_from_slice(text.as_bytes());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn amounts_are_written_as_display_writes_them() {
+        let samples = ["0", "0.00", "0.3", "0.30", "12", "12.50", "1000000000", "0.01", "4.95", "123456789.123456789"];
+        let extremes = ["79228162514264337593543950335", "0.0000000000000000000000000001", "18446744073709551616.5"];
+        for text in samples.iter().chain(&extremes) {
+            let a = Amount::parse(text).unwrap();
+            let mut buf = Vec::new();
+            write_amount(&mut buf, a);
+            assert_eq!(String::from_utf8(buf).unwrap(), a.to_string(), "{text}");
+        }
+    }
 
     #[test]
     fn writes_what_serde_json_reads_back() {
@@ -135,12 +179,13 @@ mod tests {
         out.array("Lines");
         out.element().date("Expire", NaiveDate::from_ymd_opt(2027, 1, 2)).end_object();
         out.element().date("Expire", None).end_object();
+        out.element().date("Expire", NaiveDate::from_ymd_opt(33, 11, 30)).uint("N", 7).end_object();
         out.end_array();
         let v: serde_json::Value = serde_json::from_slice(&out.finish()).unwrap();
         assert_eq!(
             v,
             serde_json::json!({"Status": true, "Name": "Иван \"Ваня\"\n\\", "Amount": 12.5,
-                "Lines": [{"Expire": "2027-01-02"}, {"Expire": null}]})
+                "Lines": [{"Expire": "2027-01-02"}, {"Expire": null}, {"Expire": "0033-11-30", "N": 7}]})
         );
     }
 }

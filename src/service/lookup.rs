@@ -5,7 +5,7 @@ use super::parse::parse_number;
 use super::{Failure, Tx};
 use crate::domain::{CardNumber, ContactCode, MobileNumber, Status};
 use crate::rules::RuleSet;
-use crate::store::{CardRecord, ContactRecord, StoreRead};
+use crate::store::{CardRecord, ContactRecord, Lot, StoreRead};
 use crate::ErrorKey;
 
 /// How a balance request names the card.
@@ -102,6 +102,23 @@ pub(super) fn identified_card(
             Failure::new(ErrorKey::CannotFindCardNumber, format!("the contact with mobile number {m} has no card"))
         })?),
     }
+}
+
+/// As [`identified_card`], with the card's lots: by number alone, one
+/// read of both (Calculate and Confirm need the lots).
+pub(super) fn identified_card_and_lots(
+    r: &dyn StoreRead,
+    rules: &RuleSet,
+    number: Option<&CardNumber>,
+    mobile: Option<&MobileNumber>,
+) -> Tx<(CardRecord, Vec<Lot>)> {
+    if let (Some(n), None) = (number, mobile) {
+        let found = r.card_and_lots(n.as_str())?;
+        return Ok(found.ok_or_else(|| card_not_found(ErrorKey::CannotFindCardNumber, n))?);
+    }
+    let card = identified_card(r, rules, number, mobile)?;
+    let lots = r.lots(&card.number)?;
+    Ok((card, lots))
 }
 
 /// The card a balance request names (SPEC §5.1).

@@ -59,6 +59,14 @@ pub trait StoreRead {
     fn history(&self, number: &str) -> Result<Vec<HistoryEntry>, StoreError>;
     fn receipt(&self, id: &str) -> Result<Option<ReceiptRecord>, StoreError>;
 
+    /// A card's record and its lots. Engines that keep them together
+    /// override it to read once.
+    fn card_and_lots(&self, number: &str) -> Result<Option<(CardRecord, Vec<Lot>)>, StoreError> {
+        let Some(card) = self.card(number)? else { return Ok(None) };
+        let lots = self.lots(number)?;
+        Ok(Some((card, lots)))
+    }
+
     /// A card with its contact and lots, as a balance reads it. Engines
     /// override it to read in one go.
     fn card_view(&self, number: &str) -> Result<Option<CardView>, StoreError> {

@@ -1,7 +1,7 @@
 //! Calculate (what a Confirm would do now; changes nothing) and Confirm
 //! (records the sale: redeems, accrues, keeps the receipt), SPEC §8.3–8.4.
 
-use super::super::lookup::identified_card;
+use super::super::lookup::{identified_card, identified_card_and_lots};
 use super::super::{access, record_history, Abort, Caller, CardService, Failure, Tx, R};
 use super::input::{self, Sale};
 use super::lots::{active_balance, subtract};
@@ -50,8 +50,7 @@ impl CardService {
         access(&rules, caller, Method::Calculate)?;
         let sale = input::sale(&rules, input, false)?;
         let read: &dyn StoreRead = &*self.store;
-        let card = identified_card(read, &rules, sale.number.as_ref(), sale.mobile.as_ref())?;
-        let lots = read.lots(&card.number)?;
+        let (card, lots) = identified_card_and_lots(read, &rules, sale.number.as_ref(), sale.mobile.as_ref())?;
         let c = figures(&rules, &card, &lots, &sale, today)?;
         let lot = c.accrued_lot.as_ref();
         Ok(SaleAnswer {
@@ -79,8 +78,7 @@ impl CardService {
             if let Some(existing) = r.receipt(id)? {
                 return replay(r, &rules, &existing, &sale);
             }
-            let card = identified_card(r, &rules, sale.number.as_ref(), sale.mobile.as_ref())?;
-            let lots = r.lots(&card.number)?;
+            let (card, lots) = identified_card_and_lots(r, &rules, sale.number.as_ref(), sale.mobile.as_ref())?;
             let c = figures(&rules, &card, &lots, &sale, today)?;
             Ok(record_sale(&rules, caller, id, card, lots, &sale, &c, today, out))
         })

@@ -283,6 +283,9 @@ impl StoreRead for SledStore {
     fn receipt(&self, id: &str) -> Result<Option<ReceiptRecord>, StoreError> {
         self.read(|v| v.receipt(id))
     }
+    fn card_and_lots(&self, number: &str) -> Result<Option<(CardRecord, Vec<Lot>)>, StoreError> {
+        self.read(|v| v.card_and_lots(number))
+    }
     fn card_view(&self, number: &str) -> Result<Option<CardView>, StoreError> {
         self.read(|v| v.card_view(number))
     }

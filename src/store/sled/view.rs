@@ -34,18 +34,6 @@ impl View<'_> {
         self.read(tree, key.as_bytes(), |b| b.map(|b| decode(tree, key.as_bytes(), b)).transpose())
     }
 
-    /// The card's record and lots, in one read.
-    fn card_and_lots(&self, number: &str) -> Result<Option<(CardRecord, Vec<Lot>)>, StoreError> {
-        self.read(TreeId::Cards, number.as_bytes(), |b| {
-            b.map(|b| {
-                let stored = StoredCard::parse(number, b)?;
-                let lots = stored.lots()?;
-                Ok((stored.record, lots))
-            })
-            .transpose()
-        })
-    }
-
     /// The history tree's chunks for the card, by first sequence number,
     /// the group's staged chunks included.
     fn chunks(&self, number: &str) -> Result<BTreeMap<u64, Vec<HistoryEntry>>, StoreError> {
@@ -100,6 +88,18 @@ impl StoreRead for View<'_> {
 
     fn lots(&self, number: &str) -> Result<Vec<Lot>, StoreError> {
         Ok(self.card_and_lots(number)?.map(|(_, lots)| lots).unwrap_or_default())
+    }
+
+    /// The card's record and lots, in one read.
+    fn card_and_lots(&self, number: &str) -> Result<Option<(CardRecord, Vec<Lot>)>, StoreError> {
+        self.read(TreeId::Cards, number.as_bytes(), |b| {
+            b.map(|b| {
+                let stored = StoredCard::parse(number, b)?;
+                let lots = stored.lots()?;
+                Ok((stored.record, lots))
+            })
+            .transpose()
+        })
     }
 
     /// The chunks older than the card's tail, then the tail. The card is
