@@ -5,12 +5,17 @@ use super::intent::Op;
 use super::layout::TreeId;
 use std::collections::HashMap;
 
+/// foldhash, not SipHash, which was a few percent of a Block's staging; it
+/// is seeded at random per map, and a map lives for one group of at most
+/// [`STAGED_OPS_MAX`] ops, so chosen keys cannot make it slow for long.
+type KeyMap = HashMap<Vec<u8>, usize, foldhash::fast::RandomState>;
+
 /// A leader builds a group in one of these; it is written as one intent.
 #[derive(Default)]
 pub struct Staged {
     ops: Vec<Op>,
     /// Per tree: key → index of its latest op in `ops`.
-    latest: [HashMap<Vec<u8>, usize>; TreeId::COUNT],
+    latest: [KeyMap; TreeId::COUNT],
 }
 
 /// A group is written once it holds this many ops, so one intent stays a
@@ -38,11 +43,11 @@ impl Staged {
         }
         self.ops.truncate(len);
         // Rare: rebuild the index rather than track what each op shadowed.
-        self.latest.iter_mut().for_each(HashMap::clear);
+        self.latest.iter_mut().for_each(KeyMap::clear);
         for (i, op) in self.ops.iter().enumerate() {
             self.latest[op.tree.index()].insert(op.key.clone(), i);
         }
-        debug_assert!(self.latest.iter().map(HashMap::len).sum::<usize>() <= self.ops.len());
+        debug_assert!(self.latest.iter().map(KeyMap::len).sum::<usize>() <= self.ops.len());
     }
 
     /// The staged value of a key: `None` when the group has not written it,
@@ -65,7 +70,7 @@ impl Staged {
 
     /// Takes the ops out, leaving the group empty.
     pub fn take(&mut self) -> Vec<Op> {
-        self.latest.iter_mut().for_each(HashMap::clear);
+        self.latest.iter_mut().for_each(KeyMap::clear);
         std::mem::take(&mut self.ops)
     }
 }
