@@ -46,7 +46,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use trees::Trees;
-use view::View;
+use view::{CardsRead, View};
 
 /// Reopening after a failure is tried at most this often.
 pub const REOPEN_INTERVAL: Duration = Duration::from_millis(200);
@@ -257,7 +257,7 @@ impl SledStore {
 
     fn read<T>(&self, f: impl FnOnce(&View<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
         let opened = self.for_reads()?;
-        f(&View { trees: &opened.trees, staged: None })
+        f(&View { trees: &opened.trees, staged: None, cards_read: None })
     }
 }
 
@@ -301,12 +301,14 @@ impl Store for SledStore {
         let mut end = JobEnd::default();
         let mut job = |staged: &mut Staged| {
             let before = staged.len();
-            let ran =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| op(&View { trees, staged: Some(staged) })));
+            let read = CardsRead::default();
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                op(&View { trees, staged: Some(staged), cards_read: Some(&read) })
+            }));
             let result = match ran {
                 Ok(Ok(Some(batch))) => {
                     debug_assert!(batch.history_has_records(), "history comes with its card's record");
-                    stage::stage_batch(trees, staged, &batch)
+                    stage::stage_batch(trees, staged, &batch, &read)
                 }
                 Ok(Ok(None)) => Ok(()),
                 Ok(Err(e)) => Err(e),

@@ -29,7 +29,7 @@ fn text(tree: TreeId, key: &[u8]) -> Result<String, StoreError> {
 pub fn scan(trees: &Trees, table: Table, after: Option<&str>, limit: usize) -> Result<Page<Stored>, StoreError> {
     let tree = tree_of(table);
     let from = after.map_or(Bound::Unbounded, |a| Bound::Excluded(a.as_bytes().to_vec()));
-    let view = View { trees, staged: None };
+    let view = View { trees, staged: None, cards_read: None };
     let mut items = Vec::new();
     for item in trees.tree(tree).range::<Vec<u8>, _>((from, Bound::Unbounded)).take(scan_fetch(limit)) {
         let (key, value) = item.map_err(|e| trees.error(e, "listing the store"))?;

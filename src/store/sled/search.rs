@@ -65,7 +65,7 @@ pub fn contacts(
     after: Option<&str>,
     limit: usize,
 ) -> Result<Page<ContactRecord>, StoreError> {
-    let view = View { trees, staged: None };
+    let view = View { trees, staged: None, cards_read: None };
     let after = after.map(str::as_bytes);
     match query {
         ContactQuery::CodePrefix(p) => {
@@ -87,7 +87,7 @@ pub fn cards(
     after: Option<&str>,
     limit: usize,
 ) -> Result<Page<CardRecord>, StoreError> {
-    let view = View { trees, staged: None };
+    let view = View { trees, staged: None, cards_read: None };
     let CardQuery::Status(status) = *query;
     let prefix = [status.index() as u8];
     let after = after.map(|a| super::layout::status_index_key(status, a));

@@ -11,14 +11,15 @@ use super::intent::Op;
 use super::layout::{history_key, name_index_key, status_index_key, TreeId, HISTORY_TAIL_MAX};
 use super::staged::Staged;
 use super::trees::Trees;
-use super::view::View;
+use super::view::{CardsRead, View};
 use crate::store::{Batch, CardChange, ContactWrite, StoreError, StoreRead};
 
 /// Stages every write of `batch`, reading the stored values it builds on
-/// through the group's staged writes, then `trees`.
-pub fn stage_batch(trees: &Trees, staged: &mut Staged, batch: &Batch) -> Result<(), StoreError> {
+/// through the group's staged writes, then the card values the job already
+/// read (`read`), then `trees`.
+pub fn stage_batch(trees: &Trees, staged: &mut Staged, batch: &Batch, read: &CardsRead) -> Result<(), StoreError> {
     for w in &batch.contacts {
-        for op in name_index_ops(&View { trees, staged: Some(staged) }, w)? {
+        for op in name_index_ops(&View { trees, staged: Some(staged), cards_read: None }, w)? {
             staged.stage(op);
         }
         staged.stage(Op::put(TreeId::Contacts, w.record.code.as_bytes(), encode(&w.record)?));
@@ -27,7 +28,7 @@ pub fn stage_batch(trees: &Trees, staged: &mut Staged, batch: &Batch) -> Result<
         staged.stage(Op::put(TreeId::Receipts, r.id.as_bytes(), encode(r)?));
     }
     for w in &batch.contacts {
-        for op in phone_ops(&View { trees, staged: Some(staged) }, w)? {
+        for op in phone_ops(&View { trees, staged: Some(staged), cards_read: None }, w)? {
             staged.stage(op);
         }
     }
@@ -35,7 +36,7 @@ pub fn stage_batch(trees: &Trees, staged: &mut Staged, batch: &Batch) -> Result<
         staged.stage(Op::put(TreeId::ContactCards, code.as_bytes(), encode(numbers)?));
     }
     for (number, change) in &batch.cards {
-        let ops = card_ops(&View { trees, staged: Some(staged) }, number, change)?;
+        let ops = card_ops(&View { trees, staged: Some(staged), cards_read: Some(read) }, number, change)?;
         ops.into_iter().for_each(|op| staged.stage(op));
     }
     Ok(())

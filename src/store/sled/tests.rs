@@ -18,7 +18,7 @@ fn opened(store: &SledStore) -> Arc<Opened> {
 fn plan(store: &SledStore, batch: &Batch) -> Vec<Op> {
     let o = opened(store);
     let mut staged = Staged::default();
-    stage_batch(&o.trees, &mut staged, batch).unwrap();
+    stage_batch(&o.trees, &mut staged, batch, &Default::default()).unwrap();
     staged.take()
 }
 

@@ -7,13 +7,23 @@ use super::layout::{history_prefix, history_seq, TreeId};
 use super::staged::Staged;
 use super::trees::Trees;
 use crate::store::{CardRecord, CardView, ContactRecord, HistoryEntry, Lot, ReceiptRecord, StoreError, StoreRead};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 pub struct View<'a> {
     pub trees: &'a Trees,
     /// The group being built, whose writes this view sees first.
     pub staged: Option<&'a Staged>,
+    /// Card values this job has read from sled, kept so that staging its
+    /// batch does not read them again (see [`CardsRead`]).
+    pub cards_read: Option<&'a CardsRead>,
 }
+
+/// The `cards` values one job on the leader read from sled (not from the
+/// group's staged writes). Valid for the whole job: sled is written only
+/// between jobs, by the same leader, so a value read during the job is
+/// still sled's when the job's batch is staged.
+pub type CardsRead = RefCell<Vec<(Vec<u8>, Option<sled::IVec>)>>;
 
 impl View<'_> {
     /// Hands the current value of `key` to `f`: the group's staged write of
@@ -24,10 +34,21 @@ impl View<'_> {
         key: &[u8],
         f: impl FnOnce(Option<&[u8]>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        match self.staged.and_then(|s| s.get(tree, key)) {
-            Some(value) => f(value),
-            None => f(self.trees.get(tree, key)?.as_deref()),
+        match (self.staged.and_then(|s| s.get(tree, key)), self.cards_read) {
+            (Some(value), _) => f(value),
+            (None, Some(memo)) if tree == TreeId::Cards => f(self.sled_card(memo, key)?.as_deref()),
+            (None, _) => f(self.trees.get(tree, key)?.as_deref()),
         }
+    }
+
+    /// A card's value from sled, read once per job.
+    fn sled_card(&self, memo: &CardsRead, key: &[u8]) -> Result<Option<sled::IVec>, StoreError> {
+        if let Some((_, value)) = memo.borrow().iter().find(|(k, _)| k == key) {
+            return Ok(value.clone());
+        }
+        let value = self.trees.get(TreeId::Cards, key)?;
+        memo.borrow_mut().push((key.to_vec(), value.clone()));
+        Ok(value)
     }
 
     fn record<T: serde::de::DeserializeOwned>(&self, tree: TreeId, key: &str) -> Result<Option<T>, StoreError> {
