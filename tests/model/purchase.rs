@@ -66,9 +66,12 @@ pub struct MReceipt {
     /// (hundredths, ExpireDate) in the order taken.
     portions: Vec<(i64, Option<NaiveDate>)>,
     restored: i64,
-    cancelled: bool,
-    /// Return id → its lines (position, amount).
-    returns: BTreeMap<&'static str, Vec<(i64, i64)>>,
+    /// The card the Cancel changed (the receipt's card, or the card that
+    /// replaced it), which its replay names again (§8.4: a replay answers
+    /// what the first call answered).
+    cancelled: Option<&'static str>,
+    /// Return id → its lines (position, amount) and the card it changed.
+    returns: BTreeMap<&'static str, (Vec<(i64, i64)>, &'static str)>,
 }
 
 fn money(s: &str, zero_ok: bool) -> Option<i64> {
@@ -271,7 +274,7 @@ impl Model {
                 redeem: r,
                 portions,
                 restored: 0,
-                cancelled: false,
+                cancelled: None,
                 returns: BTreeMap::new(),
             },
         );
@@ -340,16 +343,17 @@ impl Model {
         }
         let Arg::Val(id) = lookup(&RECEIPTS, receipt) else { return Err(ErrorKey::InvalidReceiptId) };
         let rec = self.receipts.get_mut(id).ok_or(ErrorKey::CannotFindReceipt)?;
-        if rec.cancelled {
-            return Ok(Effect { card: Some(rec.card), changed: false, moved: false });
+        if let Some(first) = rec.cancelled {
+            return Ok(Effect { card: Some(first), changed: false, moved: false });
         }
-        rec.cancelled = true;
+        rec.cancelled = Some(rec.card);
         let x: i64 = rec.lines.iter().map(|l| l.accrued - l.reversed).sum();
         let y: i64 = rec.lines.iter().map(|l| l.redeemed - l.restored).sum();
         for l in &mut rec.lines {
             (l.reversed, l.restored) = (l.accrued, l.redeemed);
         }
         let n = self.reverse(id, x, y, today);
+        self.receipts.get_mut(id).expect("receipt").cancelled = Some(n);
         Ok(Effect { card: Some(n), changed: true, moved: false })
     }
 
@@ -376,17 +380,17 @@ impl Model {
             lines.push((p, money(a, false).ok_or(ErrorKey::InvalidAmount)?));
         }
         let rec = self.receipts.get_mut(id).ok_or(ErrorKey::CannotFindReceipt)?;
-        if let Some(first) = rec.returns.get(rid) {
+        if let Some((first, card)) = rec.returns.get(rid) {
             let (mut a, mut b) = (first.clone(), lines.clone());
             a.sort();
             b.sort();
             return if a == b {
-                Ok(Effect { card: Some(rec.card), changed: false, moved: false })
+                Ok(Effect { card: Some(card), changed: false, moved: false })
             } else {
                 Err(ErrorKey::ReceiptIdConflict)
             };
         }
-        if rec.cancelled {
+        if rec.cancelled.is_some() {
             return Err(ErrorKey::ReceiptCancelled);
         }
         let mut at = Vec::new();
@@ -411,8 +415,11 @@ impl Model {
             y += res - l.restored;
             (l.reversed, l.restored) = (rev, res);
         }
-        rec.returns.insert(rid, lines);
+        rec.returns.insert(rid, (lines, rec.card));
         let n = self.reverse(id, x, y, today);
+        if let Some(entry) = self.receipts.get_mut(id).expect("receipt").returns.get_mut(rid) {
+            entry.1 = n;
+        }
         Ok(Effect { card: Some(n), changed: true, moved: false })
     }
 }
