@@ -71,8 +71,11 @@ pub struct MReceipt {
     /// what the first call answered).
     cancelled: Option<&'static str>,
     /// Return id → its lines (position, amount) and the card it changed.
-    returns: BTreeMap<&'static str, (Vec<(i64, i64)>, &'static str)>,
+    returns: BTreeMap<&'static str, (ReturnLines, &'static str)>,
 }
+
+/// A return's lines: (position, amount) in hundredths.
+type ReturnLines = Vec<(i64, i64)>;
 
 fn money(s: &str, zero_ok: bool) -> Option<i64> {
     let d: Decimal = s.trim().parse().ok()?;
