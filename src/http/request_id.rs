@@ -13,12 +13,7 @@ pub const ID_BYTES_MAX: usize = 128;
 
 /// The caller's id if it is sane, else a new random one (a UUID v4).
 pub fn take_or_make(headers: &HeaderMap) -> String {
-    headers
-        .get(HEADER)
-        .and_then(|v| v.to_str().ok())
-        .filter(|id| is_sane(id))
-        .map(str::to_owned)
-        .unwrap_or_else(new_id)
+    headers.get(HEADER).and_then(|v| v.to_str().ok()).filter(|id| is_sane(id)).map(str::to_owned).unwrap_or_else(new_id)
 }
 
 /// A new random UUID v4, from the thread's own generator: `Uuid::new_v4`
