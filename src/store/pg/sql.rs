@@ -28,6 +28,7 @@ pub(super) struct Statements {
     pub lock_cards: Statement,
     pub insert_cards: Statement,
     pub update_cards: Statement,
+    pub update_cards_with_history: Statement,
     pub update_lots: Statement,
     pub insert_history: Statement,
     pub upsert_contacts: Statement,
@@ -84,6 +85,16 @@ impl Statements {
             )?,
             update_cards: c.prepare(
                 "UPDATE cards c SET status = u.status, contact = u.contact, history_len = u.history_len, \
+                 rec = u.rec, lots = coalesce(u.lots, c.lots) \
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::json[], $6::json[]) \
+                 AS u(number, status, contact, history_len, rec, lots) WHERE c.number = u.number",
+            )?,
+            // The usual change of a stored card (Block, a sale): its row
+            // and its new history entries in one statement.
+            update_cards_with_history: c.prepare(
+                "WITH h AS (INSERT INTO history (number, seq, entry) \
+                 SELECT * FROM unnest($7::text[], $8::int8[], $9::json[])) \
+                 UPDATE cards c SET status = u.status, contact = u.contact, history_len = u.history_len, \
                  rec = u.rec, lots = coalesce(u.lots, c.lots) \
                  FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::json[], $6::json[]) \
                  AS u(number, status, contact, history_len, rec, lots) WHERE c.number = u.number",

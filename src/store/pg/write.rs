@@ -153,13 +153,15 @@ impl<'a> CardRows<'a> {
         self.lots.push(lots.map(Json));
     }
 
+    fn params(self) -> Vec<Owned<'a>> {
+        vec![p(self.numbers), p(self.statuses), p(self.contacts), p(self.lens), p(self.recs), p(self.lots)]
+    }
+
     fn write(self, st: &'a Statement, out: &mut Vec<Write<'a>>) {
         if self.numbers.is_empty() {
             return;
         }
-        let params: Vec<Owned<'a>> =
-            vec![p(self.numbers), p(self.statuses), p(self.contacts), p(self.lens), p(self.recs), p(self.lots)];
-        out.push(write(st, params, "writing cards"));
+        out.push(write(st, self.params(), "writing cards"));
     }
 }
 
@@ -208,12 +210,22 @@ fn cards<'a>(
         }
     }
     inserts.write(&st.insert_cards, out);
-    updates.write(&st.update_cards, out);
     if !lot_numbers.is_empty() {
         out.push(write(&st.update_lots, vec![p(lot_numbers), p(lot_lists)], "writing lots"));
     }
-    if !h_numbers.is_empty() {
-        out.push(write(&st.insert_history, vec![p(h_numbers), p(h_seqs), p(h_entries)], "writing history"));
+    // The usual change of a stored card (Block, a sale): its row and its
+    // new history entries in one statement.
+    let no_history = h_numbers.is_empty();
+    let history = vec![p(h_numbers), p(h_seqs), p(h_entries)];
+    if updates.numbers.is_empty() || no_history {
+        updates.write(&st.update_cards, out);
+        if !no_history {
+            out.push(write(&st.insert_history, history, "writing history"));
+        }
+    } else {
+        let mut params = updates.params();
+        params.extend(history);
+        out.push(write(&st.update_cards_with_history, params, "writing cards and history"));
     }
     Ok(())
 }
