@@ -66,7 +66,7 @@ pub(super) fn client_config(url: &str, options: &PgOptions) -> Result<tokio_post
     // The prepared statements keep one generic plan (point reads by key,
     // `unnest` joins on the primary key): left to choose, PostgreSQL planned
     // the `unnest` writes afresh on every run, a sixth of its CPU in a Block.
-    config.options(&format!(
+    config.options(format!(
         "-c synchronous_commit=on -c statement_timeout={statement_ms} -c plan_cache_mode=force_generic_plan"
     ));
     Ok(config)
