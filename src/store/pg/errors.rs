@@ -4,11 +4,12 @@
 //! [`super::config::redact`].
 
 use super::super::{Source, StoreError};
-use postgres::error::SqlState;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::Error;
 
 /// Whether the database said "run it again": serialisation failure,
 /// deadlock, or a unique key taken by a concurrent change.
-pub(super) fn is_conflict(e: &postgres::Error) -> bool {
+pub(super) fn is_conflict(e: &Error) -> bool {
     matches!(
         e.code(),
         Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE
@@ -18,7 +19,7 @@ pub(super) fn is_conflict(e: &postgres::Error) -> bool {
 }
 
 /// Whether the connection is gone (server down, restarted, network).
-pub(super) fn is_connection_lost(e: &postgres::Error) -> bool {
+pub(super) fn is_connection_lost(e: &Error) -> bool {
     if e.is_closed() {
         return true;
     }
@@ -32,7 +33,7 @@ pub(super) fn is_connection_lost(e: &postgres::Error) -> bool {
 }
 
 /// The store error for a client error in `what` (e.g. "reading card 123").
-pub(super) fn map(what: &str, e: postgres::Error) -> StoreError {
+pub(super) fn map(what: &str, e: Error) -> StoreError {
     if is_conflict(&e) {
         StoreError::Conflict(Source::new(e))
     } else if is_connection_lost(&e) {

@@ -12,7 +12,12 @@
 //! returned with `synchronous_commit = on`. Reads outside `transact` are
 //! single indexed queries. docs/postgres.md has the operations side.
 //!
+//! Round trips: the BEGIN goes out with the operation's first read, the
+//! writes with the COMMIT (`conn`'s pipelining), and a card read locked
+//! brings what the writes and a later `lots()` need of it.
+//!
 //! - [`config`]: options, URL redaction;
+//! - `conn`: a connection, its statements sent together;
 //! - `pool`: connections with prepared statements;
 //! - `schema`: versioned migrations;
 //! - `sql`: statements and point reads;
@@ -24,6 +29,7 @@
 //! - [`testing`]: throwaway databases for tests.
 
 pub mod config;
+mod conn;
 mod errors;
 mod pool;
 mod retry;
@@ -42,9 +48,12 @@ use super::{
     CardQuery, CardRecord, CardView, ContactQuery, ContactRecord, HistoryEntry, Lot, Operation, Page, ReceiptRecord,
     Sink, SnapshotPart, Store, StoreError, StoreRead, Stored, Table,
 };
+use conn::{pipelined, Conn, Param};
 use pool::{Manager, PgConn};
-use sql::Reads;
-use std::cell::RefCell;
+use sql::{Reads, Run};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use tokio_postgres::{Error, Row, Statement};
 
 /// A [`Store`] on a PostgreSQL database.
 pub struct PgStore {
@@ -67,7 +76,7 @@ impl PgStore {
         retry::off_async(|| {
             let config = pool::client_config(url, options)
                 .map_err(|why| StoreError::engine("opening the database", std::io::Error::other(why)))?;
-            let mut client = config.connect(postgres::NoTls).map_err(|e| {
+            let mut client = Conn::connect(&config).map_err(|e| {
                 tracing::error!(database = %redact(url), error = %e, "cannot connect to the database");
                 errors::map("connecting to the database", e)
             })?;
@@ -95,7 +104,7 @@ impl PgStore {
     /// when the first was found dead (a restarted database).
     fn read<T: Send>(
         &self,
-        f: impl Fn(&mut Reads<'_, postgres::Client>) -> Result<T, StoreError> + Send + Sync,
+        f: impl Fn(&mut Reads<'_, Conn>) -> Result<T, StoreError> + Send + Sync,
     ) -> Result<T, StoreError> {
         retry::off_async(|| {
             let mut last = None;
@@ -127,7 +136,7 @@ impl PgStore {
         if !queue {
             return Self::run_tx(client, st, broken, op);
         }
-        let lock = |c: &mut postgres::Client, sql: &str| {
+        let lock = |c: &mut Conn, sql: &str| {
             c.execute(sql, &[&RETRY_LOCK]).map(|_| ()).map_err(|e| {
                 broken.set(true);
                 (errors::map("queueing a conflicting change", e), false)
@@ -144,9 +153,9 @@ impl PgStore {
     }
 
     fn run_tx(
-        client: &mut postgres::Client,
+        conn: &mut Conn,
         st: &sql::Statements,
-        broken: &std::cell::Cell<bool>,
+        broken: &Cell<bool>,
         op: &mut Operation<'_>,
     ) -> Result<(), (StoreError, bool)> {
         let lost = |e: StoreError| {
@@ -157,31 +166,67 @@ impl PgStore {
             let rerun = lost || e.is_conflict();
             (e, rerun)
         };
-        let tx = client.transaction().map_err(|e| lost(errors::map("beginning a transaction", e)))?;
-        let handle = TxRead { tx: RefCell::new(tx), st };
+        let handle = TxRead {
+            tx: RefCell::new(Tx { conn, broken, begun: false, ended: false }),
+            st,
+            locked: RefCell::default(),
+        };
         let batch = match op(&handle) {
             Ok(b) => b,
             Err(e) => return Err(lost(e)),
         };
-        let mut tx = handle.tx.into_inner();
         let Some(batch) = batch else {
             // Nothing to write: the rollback (on drop) releases the locks.
             return Ok(());
         };
-        write::apply(&mut tx, st, &batch).map_err(lost)?;
-        tx.commit().map_err(|e| {
-            // A conflict found at COMMIT (the deferred unique mobile) rolled
-            // the transaction back. A lost connection leaves the outcome
-            // unknown: it is not run again.
-            if errors::is_conflict(&e) {
-                (errors::map("committing", e), true)
+        let TxRead { tx, locked, .. } = handle;
+        let mut tx = tx.into_inner();
+        let mut stored: HashMap<String, i64> = locked.into_inner().into_iter().map(|(n, (len, _))| (n, len)).collect();
+        write::lock_cards(&mut tx, st, &batch, &mut stored).map_err(lost)?;
+        let writes = write::plan(st, &batch, stored).map_err(lost)?;
+        let params: Vec<Vec<Param<'_>>> =
+            writes.iter().map(|w| w.params.iter().map(|p| &**p as Param<'_>).collect()).collect();
+        // The writes and the COMMIT go out together (with the BEGIN when
+        // nothing was read). A write that fails makes the COMMIT a
+        // rollback; once the COMMIT is sent, a lost connection leaves the
+        // outcome unknown, so nothing is run again then.
+        let begin = !tx.begun;
+        tx.begun = true;
+        tx.ended = true;
+        let Conn { client, io } = &mut *tx.conn;
+        let mut calls: Vec<conn::Call<'_>> = Vec::with_capacity(writes.len() + 2);
+        if begin {
+            calls.push(conn::simple(client, "BEGIN"));
+        }
+        for (w, p) in writes.iter().zip(&params) {
+            calls.push(conn::execute(client, w.st, p));
+        }
+        calls.push(conn::simple(client, "COMMIT"));
+        let mut results = io.run_all(calls).into_iter();
+        let unsent = |e: Error, what: &str| {
+            if errors::is_connection_lost(&e) {
+                broken.set(true);
+                (errors::map(what, e), false)
             } else {
-                if errors::is_connection_lost(&e) {
-                    broken.set(true);
-                }
-                (errors::map("committing", e), false)
+                let e = errors::map(what, e);
+                let rerun = e.is_conflict();
+                (e, rerun)
             }
-        })
+        };
+        if begin {
+            if let Some(Err(e)) = results.next() {
+                return Err(unsent(e, "beginning a transaction"));
+            }
+        }
+        for w in &writes {
+            if let Some(Err(e)) = results.next() {
+                return Err(unsent(e, w.what));
+            }
+        }
+        match results.next() {
+            Some(Err(e)) => Err(unsent(e, "committing")),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -208,14 +253,49 @@ impl Drop for BrokenUnlessDone<'_> {
     }
 }
 
+/// A transaction on a connection, begun lazily: its BEGIN goes out with its
+/// first statement. Dropped unfinished, it is rolled back.
+struct Tx<'c> {
+    conn: &'c mut Conn,
+    broken: &'c Cell<bool>,
+    begun: bool,
+    /// COMMIT (or ROLLBACK) sent.
+    ended: bool,
+}
+
+impl Run for Tx<'_> {
+    fn run(
+        &mut self,
+        lead: Option<(&Statement, &[Param<'_>])>,
+        st: &Statement,
+        params: &[Param<'_>],
+    ) -> Result<Vec<Row>, Error> {
+        let begin = !self.begun;
+        self.begun = true;
+        pipelined(self.conn, begin, lead, st, params)
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.begun && !self.ended && self.conn.batch_execute("ROLLBACK").is_err() {
+            self.broken.set(true);
+        }
+    }
+}
+
 /// The operation's read handle: its reads lock what they find.
 struct TxRead<'c> {
-    tx: RefCell<postgres::Transaction<'c>>,
+    tx: RefCell<Tx<'c>>,
     st: &'c sql::Statements,
+    /// The cards read (so locked) in this transaction: history length and
+    /// lots (JSON), for the writes and for `lots()`. No one else can change
+    /// them before the transaction ends.
+    locked: RefCell<HashMap<String, (i64, String)>>,
 }
 
 impl TxRead<'_> {
-    fn with<T>(&self, f: impl FnOnce(&mut Reads<'_, postgres::Transaction<'_>>) -> T) -> T {
+    fn with<T>(&self, f: impl FnOnce(&mut Reads<'_, Tx<'_>>) -> T) -> T {
         let mut tx = self.tx.borrow_mut();
         f(&mut Reads { client: &mut *tx, st: self.st, lock: true })
     }
@@ -223,7 +303,9 @@ impl TxRead<'_> {
 
 impl StoreRead for TxRead<'_> {
     fn card(&self, number: &str) -> Result<Option<CardRecord>, StoreError> {
-        self.with(|r| r.card(number))
+        let Some((card, len, lots)) = self.with(|r| r.locked_card(number))? else { return Ok(None) };
+        self.locked.borrow_mut().insert(number.to_string(), (len, lots));
+        Ok(Some(card))
     }
     fn contact(&self, code: &str) -> Result<Option<ContactRecord>, StoreError> {
         self.with(|r| r.contact(code))
@@ -235,6 +317,10 @@ impl StoreRead for TxRead<'_> {
         self.with(|r| r.contact_cards(code))
     }
     fn lots(&self, number: &str) -> Result<Vec<Lot>, StoreError> {
+        if let Some((_, lots)) = self.locked.borrow().get(number) {
+            return serde_json::from_str(lots)
+                .map_err(|e| StoreError::Corrupt { key: number.to_string(), reason: e.to_string() });
+        }
         self.with(|r| r.lots(number))
     }
     fn history(&self, number: &str) -> Result<Vec<HistoryEntry>, StoreError> {

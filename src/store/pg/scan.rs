@@ -3,15 +3,15 @@
 //! from the cursor on; a page of cards brings its cards' history in one
 //! more query.
 
+use super::conn::Conn;
 use super::errors;
 use super::search::before_nul;
 use super::sql::{json, Statements};
 use crate::store::{scan_fetch, scan_page, FullCard, HistoryEntry, Page, StoreError, Stored, Table};
-use postgres::Client;
 use std::collections::HashMap;
 
 pub(super) fn scan(
-    c: &mut Client,
+    c: &mut Conn,
     st: &Statements,
     table: Table,
     after: Option<&str>,
@@ -48,7 +48,7 @@ pub(super) fn scan(
     Ok(scan_page(items, limit))
 }
 
-fn cards(c: &mut Client, st: &Statements, after: &str, n: i64) -> Result<Vec<Stored>, StoreError> {
+fn cards(c: &mut Conn, st: &Statements, after: &str, n: i64) -> Result<Vec<Stored>, StoreError> {
     let m = |e| errors::map("listing the store", e);
     let rows = c.query(&st.scan_cards, &[&after, &n]).map_err(m)?;
     let numbers: Vec<String> = rows.iter().map(|r| r.get(0)).collect();

@@ -2,6 +2,7 @@
 //! at once are serialised by a transaction-scoped advisory lock; the
 //! `schema_version` table says which migrations are in.
 
+use super::conn::Conn;
 use super::errors;
 use crate::store::StoreError;
 
@@ -55,25 +56,29 @@ CREATE TABLE receipts (
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
 
 /// Brings the database to [`SCHEMA_VERSION`]; refuses a newer one.
-pub(super) fn migrate(client: &mut postgres::Client) -> Result<(), StoreError> {
+pub(super) fn migrate(conn: &mut Conn) -> Result<(), StoreError> {
     let m = |e| errors::map("migrating the schema", e);
-    let mut tx = client.transaction().map_err(m)?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).map_err(m)?;
-    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)").map_err(m)?;
-    let current: i32 = tx.query_one("SELECT coalesce(max(version), 0) FROM schema_version", &[]).map_err(m)?.get(0);
-    if current > SCHEMA_VERSION {
-        return Err(StoreError::engine(
-            "opening the database",
-            std::io::Error::other(format!(
-                "its schema is version {current}, written by a newer cashdesk; this one knows up to {SCHEMA_VERSION}"
-            )),
-        ));
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let version = i as i32 + 1;
-        tx.batch_execute(sql).map_err(m)?;
-        tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[&version]).map_err(m)?;
-        tracing::info!(version, "database schema migrated");
-    }
-    tx.commit().map_err(m)
+    let Conn { client, io } = conn;
+    io.block_on(async move {
+        let tx = client.transaction().await.map_err(m)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(m)?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)").await.map_err(m)?;
+        let current: i32 =
+            tx.query_one("SELECT coalesce(max(version), 0) FROM schema_version", &[]).await.map_err(m)?.get(0);
+        if current > SCHEMA_VERSION {
+            return Err(StoreError::engine(
+                "opening the database",
+                std::io::Error::other(format!(
+                    "its schema is version {current}, written by a newer cashdesk; this one knows up to {SCHEMA_VERSION}"
+                )),
+            ));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            let version = i as i32 + 1;
+            tx.batch_execute(sql).await.map_err(m)?;
+            tx.execute("INSERT INTO schema_version (version) VALUES ($1)", &[&version]).await.map_err(m)?;
+            tracing::info!(version, "database schema migrated");
+        }
+        tx.commit().await.map_err(m)
+    })
 }

@@ -2,10 +2,10 @@
 //! range scan of an index with a cursor, in the byte order (`COLLATE "C"`)
 //! every engine uses.
 
+use super::conn::Conn;
 use super::errors;
 use super::sql::{json, Statements};
 use crate::store::{contact_cursor, name_key, CardQuery, CardRecord, ContactQuery, ContactRecord, Page, StoreError};
-use postgres::Client;
 
 /// The least string greater than every string starting with `prefix`, if
 /// any: the prefix with its last character raised by one.
@@ -45,7 +45,7 @@ fn page<T>(mut items: Vec<T>, limit: usize, cursor: impl Fn(&T) -> String) -> Pa
 }
 
 pub(super) fn contacts(
-    c: &mut Client,
+    c: &mut Conn,
     st: &Statements,
     query: &ContactQuery,
     after: Option<&str>,
@@ -86,7 +86,7 @@ pub(super) fn contacts(
 }
 
 pub(super) fn cards(
-    c: &mut Client,
+    c: &mut Conn,
     st: &Statements,
     query: &CardQuery,
     after: Option<&str>,

@@ -2,10 +2,11 @@
 //! read inside `transact` locks what it finds (`FOR UPDATE`); outside, it is
 //! one indexed query on committed state.
 
+use super::conn::{pipelined, Conn, Param};
 use super::errors;
 use crate::store::{CardRecord, CardView, ContactRecord, HistoryEntry, Lot, ReceiptRecord, StoreError};
-use postgres::types::Json;
-use postgres::{GenericClient, Row, Statement};
+use tokio_postgres::types::Json;
+use tokio_postgres::{Error, Row, Statement};
 
 /// A read, in its plain and its locking form.
 pub(super) struct Read {
@@ -27,6 +28,7 @@ pub(super) struct Statements {
     pub lock_cards: Statement,
     pub insert_cards: Statement,
     pub update_cards: Statement,
+    pub update_cards_with_history: Statement,
     pub update_lots: Statement,
     pub insert_history: Statement,
     pub upsert_contacts: Statement,
@@ -45,14 +47,20 @@ pub(super) struct Statements {
     pub card_count: Statement,
 }
 
-fn read(c: &mut postgres::Client, sql: &str) -> Result<Read, postgres::Error> {
+fn read(c: &mut Conn, sql: &str) -> Result<Read, Error> {
     Ok(Read { plain: c.prepare(sql)?, locking: c.prepare(&format!("{sql} FOR UPDATE"))? })
 }
 
 impl Statements {
-    pub fn prepare(c: &mut postgres::Client) -> Result<Statements, postgres::Error> {
+    pub fn prepare(c: &mut Conn) -> Result<Statements, Error> {
         Ok(Statements {
-            card: read(c, "SELECT rec FROM cards WHERE number = $1")?,
+            // Locked, a card comes with what the transaction's writes need
+            // of it (its history length, `write::lock_cards` otherwise) and
+            // its lots, so `lots()` on it is answered without a query.
+            card: Read {
+                plain: c.prepare("SELECT rec FROM cards WHERE number = $1")?,
+                locking: c.prepare("SELECT rec, history_len, lots::text FROM cards WHERE number = $1 FOR UPDATE")?,
+            },
             contact: read(c, "SELECT rec FROM contacts WHERE code = $1")?,
             contact_by_mobile: read(c, "SELECT rec FROM contacts WHERE mobile = $1 LIMIT 1")?,
             contact_cards: read(c, "SELECT numbers FROM contact_cards WHERE code = $1")?,
@@ -77,6 +85,16 @@ impl Statements {
             )?,
             update_cards: c.prepare(
                 "UPDATE cards c SET status = u.status, contact = u.contact, history_len = u.history_len, \
+                 rec = u.rec, lots = coalesce(u.lots, c.lots) \
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::json[], $6::json[]) \
+                 AS u(number, status, contact, history_len, rec, lots) WHERE c.number = u.number",
+            )?,
+            // The usual change of a stored card (Block, a sale): its row
+            // and its new history entries in one statement.
+            update_cards_with_history: c.prepare(
+                "WITH h AS (INSERT INTO history (number, seq, entry) \
+                 SELECT * FROM unnest($7::text[], $8::int8[], $9::json[])) \
+                 UPDATE cards c SET status = u.status, contact = u.contact, history_len = u.history_len, \
                  rec = u.rec, lots = coalesce(u.lots, c.lots) \
                  FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::json[], $6::json[]) \
                  AS u(number, status, contact, history_len, rec, lots) WHERE c.number = u.number",
@@ -152,14 +170,45 @@ fn storable(key: &str) -> bool {
     !key.contains('\0')
 }
 
+/// Where the point reads run: a connection, or a transaction (which sends
+/// its BEGIN with its first statement).
+pub(super) trait Run {
+    /// The rows of `st`, run after `lead` (if any; its rows are dropped),
+    /// the two sent together.
+    fn run(
+        &mut self,
+        lead: Option<(&Statement, &[Param<'_>])>,
+        st: &Statement,
+        params: &[Param<'_>],
+    ) -> Result<Vec<Row>, Error>;
+
+    fn query(&mut self, st: &Statement, params: &[Param<'_>]) -> Result<Vec<Row>, Error> {
+        self.run(None, st, params)
+    }
+}
+
+impl Run for Conn {
+    fn run(
+        &mut self,
+        lead: Option<(&Statement, &[Param<'_>])>,
+        st: &Statement,
+        params: &[Param<'_>],
+    ) -> Result<Vec<Row>, Error> {
+        pipelined(self, false, lead, st, params)
+    }
+}
+
+/// A card read locked: the record, its history length and its lots (JSON).
+pub(super) type LockedCard = (CardRecord, i64, String);
+
 /// The point reads, on a connection or inside a transaction.
-pub(super) struct Reads<'a, C: GenericClient> {
+pub(super) struct Reads<'a, C: Run + ?Sized> {
     pub client: &'a mut C,
     pub st: &'a Statements,
     pub lock: bool,
 }
 
-impl<C: GenericClient> Reads<'_, C> {
+impl<C: Run + ?Sized> Reads<'_, C> {
     fn pick<'s>(&self, r: &'s Read) -> &'s Statement {
         if self.lock {
             &r.locking
@@ -182,6 +231,18 @@ impl<C: GenericClient> Reads<'_, C> {
         rows.first().map(|row| json(row, 0, key)).transpose()
     }
 
+    /// A card, locked, with its history length and lots (inside a transaction).
+    pub fn locked_card(&mut self, number: &str) -> Result<Option<LockedCard>, StoreError> {
+        if !storable(number) {
+            return Ok(None);
+        }
+        let st = self.st.card.locking.clone();
+        let rows = self.client.query(&st, &[&number]).map_err(|e| errors::map("reading a card", e))?;
+        let Some(row) = rows.first() else { return Ok(None) };
+        let corrupt = |e: Error| StoreError::Corrupt { key: number.to_string(), reason: e.to_string() };
+        Ok(Some((json(row, 0, number)?, row.try_get(1).map_err(corrupt)?, row.try_get(2).map_err(corrupt)?)))
+    }
+
     pub fn card(&mut self, number: &str) -> Result<Option<CardRecord>, StoreError> {
         self.one(&self.st.card, number, "reading a card")
     }
@@ -199,12 +260,23 @@ impl<C: GenericClient> Reads<'_, C> {
     /// and two identical Confirms must not both find none (the second waits,
     /// then reads the first's receipt, in a statement of its own so that
     /// READ COMMITTED reads it after the wait).
+    ///
+    /// The two statements go out together; the server runs them one after
+    /// the other all the same.
     pub fn receipt(&mut self, id: &str) -> Result<Option<ReceiptRecord>, StoreError> {
-        if self.lock && storable(id) {
-            let st = self.st.lock_receipt_id.clone();
-            self.client.execute(&st, &[&id]).map_err(|e| errors::map("locking a receipt id", e))?;
+        if !storable(id) {
+            return Ok(None);
         }
-        self.one(&self.st.receipt, id, "reading a receipt")
+        if !self.lock {
+            return self.one(&self.st.receipt, id, "reading a receipt");
+        }
+        let (lock, read) = (self.st.lock_receipt_id.clone(), self.st.receipt.locking.clone());
+        let params: [Param<'_>; 1] = [&id];
+        let rows = self
+            .client
+            .run(Some((&lock, &params[..])), &read, &params)
+            .map_err(|e| errors::map("locking and reading a receipt", e))?;
+        rows.first().map(|row| json(row, 0, id)).transpose()
     }
     pub fn contact_cards(&mut self, code: &str) -> Result<Vec<String>, StoreError> {
         if !storable(code) {
