@@ -97,7 +97,7 @@ impl Fields {
         // The first byte says which JSON type it is: trying a string on a
         // number costs serde_json a formatted error message.
         if text.starts_with('"') {
-            if let Ok(s) = serde_json::from_str::<String>(text) {
+            if let Some(s) = quoted(text) {
                 return Ok(Some(s));
             }
         } else if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
@@ -112,7 +112,7 @@ impl Fields {
     pub fn amount(&self, name: &str) -> Result<Option<String>, Malformed> {
         let Some(text) = self.present(name) else { return Ok(None) };
         if text.starts_with('"') {
-            if let Ok(s) = serde_json::from_str::<String>(text) {
+            if let Some(s) = quoted(text) {
                 return Ok(Some(s));
             }
         } else if text.starts_with(|c: char| c == '-' || c.is_ascii_digit())
@@ -150,6 +150,12 @@ impl Fields {
             Err(_) => Err(Malformed(format!("field `{name}` must be an object of string values"))),
         }
     }
+}
+
+/// The text of a JSON string literal (`text` starts with `"`).
+fn quoted(text: &str) -> Option<String> {
+    debug_assert!(text.starts_with('"'), "only a string literal is tried as one");
+    serde_json::from_str(text).ok()
 }
 
 /// The digits of a JSON number that is a whole number from `i64::MIN` to

@@ -70,12 +70,11 @@ pub trait StoreRead {
     /// A card with its contact and lots, as a balance reads it. Engines
     /// override it to read in one go.
     fn card_view(&self, number: &str) -> Result<Option<CardView>, StoreError> {
-        let Some(card) = self.card(number)? else { return Ok(None) };
+        let Some((card, lots)) = self.card_and_lots(number)? else { return Ok(None) };
         let contact = match &card.contact {
             Some(code) => self.contact(code)?,
             None => None,
         };
-        let lots = self.lots(number)?;
         Ok(Some(CardView { card, contact, lots }))
     }
 }

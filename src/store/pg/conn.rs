@@ -13,6 +13,9 @@ use tokio_postgres::{Client, Config, Error, NoTls, Row, Statement};
 /// A statement parameter.
 pub(super) type Param<'a> = &'a (dyn ToSql + Sync);
 
+/// A statement sent ahead of another in the same flight, with its parameters.
+pub(super) type Lead<'a> = Option<(&'a Statement, &'a [Param<'a>])>;
+
 type Driver = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
 
 /// The connection's I/O: its runtime and the task that reads and writes
@@ -138,7 +141,7 @@ impl Io {
 pub(super) fn pipelined(
     conn: &mut Conn,
     begin: bool,
-    lead: Option<(&Statement, &[Param<'_>])>,
+    lead: Lead<'_>,
     st: &Statement,
     params: &[Param<'_>],
 ) -> Result<Vec<Row>, Error> {

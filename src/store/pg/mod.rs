@@ -48,7 +48,7 @@ use super::{
     CardQuery, CardRecord, CardView, ContactQuery, ContactRecord, HistoryEntry, Lot, Operation, Page, ReceiptRecord,
     Sink, SnapshotPart, Store, StoreError, StoreRead, Stored, Table,
 };
-use conn::{pipelined, Conn, Param};
+use conn::{pipelined, Conn, Lead, Param};
 use pool::{Manager, PgConn};
 use sql::{Reads, Run};
 use std::cell::{Cell, RefCell};
@@ -264,12 +264,7 @@ struct Tx<'c> {
 }
 
 impl Run for Tx<'_> {
-    fn run(
-        &mut self,
-        lead: Option<(&Statement, &[Param<'_>])>,
-        st: &Statement,
-        params: &[Param<'_>],
-    ) -> Result<Vec<Row>, Error> {
+    fn run(&mut self, lead: Lead<'_>, st: &Statement, params: &[Param<'_>]) -> Result<Vec<Row>, Error> {
         let begin = !self.begun;
         self.begun = true;
         pipelined(self.conn, begin, lead, st, params)

@@ -2,7 +2,7 @@
 //! read inside `transact` locks what it finds (`FOR UPDATE`); outside, it is
 //! one indexed query on committed state.
 
-use super::conn::{pipelined, Conn, Param};
+use super::conn::{pipelined, Conn, Lead, Param};
 use super::errors;
 use crate::store::{CardRecord, CardView, ContactRecord, HistoryEntry, Lot, ReceiptRecord, StoreError};
 use tokio_postgres::types::Json;
@@ -175,12 +175,7 @@ fn storable(key: &str) -> bool {
 pub(super) trait Run {
     /// The rows of `st`, run after `lead` (if any; its rows are dropped),
     /// the two sent together.
-    fn run(
-        &mut self,
-        lead: Option<(&Statement, &[Param<'_>])>,
-        st: &Statement,
-        params: &[Param<'_>],
-    ) -> Result<Vec<Row>, Error>;
+    fn run(&mut self, lead: Lead<'_>, st: &Statement, params: &[Param<'_>]) -> Result<Vec<Row>, Error>;
 
     fn query(&mut self, st: &Statement, params: &[Param<'_>]) -> Result<Vec<Row>, Error> {
         self.run(None, st, params)
@@ -188,12 +183,7 @@ pub(super) trait Run {
 }
 
 impl Run for Conn {
-    fn run(
-        &mut self,
-        lead: Option<(&Statement, &[Param<'_>])>,
-        st: &Statement,
-        params: &[Param<'_>],
-    ) -> Result<Vec<Row>, Error> {
+    fn run(&mut self, lead: Lead<'_>, st: &Statement, params: &[Param<'_>]) -> Result<Vec<Row>, Error> {
         pipelined(self, false, lead, st, params)
     }
 }

@@ -51,10 +51,6 @@ pub fn decode<T: DeserializeOwned>(tree: TreeId, key: &[u8], bytes: &[u8]) -> Re
     }
 }
 
-fn postcard_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    postcard_exact_borrowed(bytes)
-}
-
 pub fn to_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     postcard::to_extend(value, Vec::with_capacity(128)).map_err(encoding_error)
 }
@@ -165,7 +161,7 @@ pub fn encode_lots(lots: &[Lot]) -> Result<Vec<u8>, StoreError> {
 
 fn decode_lots(bytes: &[u8]) -> Result<Vec<Lot>, String> {
     let day = |d: i32| NaiveDate::from_num_days_from_ce_opt(d).ok_or_else(|| format!("day {d} is not a date"));
-    let compact: Vec<LotBytes<'_>> = postcard_exact_borrowed(bytes)?;
+    let compact: Vec<LotBytes<'_>> = postcard_exact(bytes)?;
     compact
         .into_iter()
         .map(|l| {
@@ -181,7 +177,8 @@ fn decode_lots(bytes: &[u8]) -> Result<Vec<Lot>, String> {
         .collect()
 }
 
-fn postcard_exact_borrowed<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, String> {
+/// A value that takes up the whole of `bytes`.
+fn postcard_exact<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, String> {
     match postcard::take_from_bytes::<T>(bytes) {
         Ok((v, [])) => Ok(v),
         Ok(_) => Err("trailing bytes after the record".into()),
