@@ -65,8 +65,10 @@ impl From<Users> for UserTable {
 /// a blocking thread. Locks are never held while Argon2id runs.
 pub struct Authenticator {
     users: ArcSwap<UserTable>,
-    /// Random per process, so the cache keys mean nothing outside it.
-    mac_key: [u8; 32],
+    /// Keyed with 32 random bytes per process, so the cache keys mean
+    /// nothing outside it. Set up once: each request clones it rather than
+    /// hashing the key's pads again.
+    mac: Hmac<Sha256>,
     cache: Mutex<Cache>,
     throttle: Mutex<Throttle>,
     /// Verifications under way, by credential MAC. A second request with the
@@ -94,9 +96,10 @@ impl Authenticator {
     pub fn new(users: Users) -> Authenticator {
         let mut mac_key = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut mac_key);
+        let mac = <Hmac<Sha256> as Mac>::new_from_slice(&mac_key).expect("HMAC takes a key of any length");
         Authenticator {
             users: ArcSwap::from_pointee(UserTable::from(users)),
-            mac_key,
+            mac,
             cache: Mutex::new(Cache::new(CACHE_ENTRIES_MAX, Duration::from_secs(CACHE_IDLE_SECS))),
             throttle: Mutex::new(Throttle::new(THROTTLE_ENTRIES_MAX)),
             flights: Mutex::new(HashMap::new()),
@@ -210,7 +213,7 @@ impl Authenticator {
     /// HMAC-SHA256 of (name, 0x00, password) under the per-process key. Names
     /// cannot contain NUL (see [`parse_basic`]), so the encoding is unambiguous.
     fn mac(&self, name: &str, password: &str) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.mac_key).expect("HMAC takes a key of any length");
+        let mut mac = self.mac.clone();
         mac.update(name.as_bytes());
         mac.update(&[0]);
         mac.update(password.as_bytes());

@@ -9,13 +9,13 @@
 //! | `history`       | number ++ `0x00` ++ seq (u64 big-endian)   | a chunk of older history entries from `seq` on |
 //! | `receipts`      | receipt id                                 | [`ReceiptRecord`](crate::store::ReceiptRecord) |
 //! | `contact_names` | name key ++ `0x00` ++ contact code         | empty: the name index |
-//! | `card_status`   | status code (one byte) ++ card number      | empty: the status index |
 //! | `intents`       | the one intent key                         | the redo intent of the last group ([`super::intent`]) |
 //!
 //! The history key puts the sequence big-endian after a `0x00` separator, so
 //! sled's byte order is the order of writing (256 after 255) and a prefix scan
 //! of `number ++ 0x00` never picks up a longer number that merely starts with
-//! the same digits. docs/storage.md explains the choices.
+//! the same digits. The card status index is not a tree: it is kept in
+//! memory ([`super::status_index`]). docs/storage.md explains the choices.
 
 use crate::store::StoreError;
 
@@ -30,11 +30,10 @@ pub enum TreeId {
     History = 5,
     Receipts = 6,
     ContactNames = 7,
-    CardStatus = 8,
 }
 
 impl TreeId {
-    pub const COUNT: usize = 8;
+    pub const COUNT: usize = 7;
     pub const ALL: [TreeId; TreeId::COUNT] = [
         TreeId::Cards,
         TreeId::Contacts,
@@ -43,7 +42,6 @@ impl TreeId {
         TreeId::History,
         TreeId::Receipts,
         TreeId::ContactNames,
-        TreeId::CardStatus,
     ];
 
     pub fn name(self) -> &'static str {
@@ -55,7 +53,6 @@ impl TreeId {
             TreeId::History => "history",
             TreeId::Receipts => "receipts",
             TreeId::ContactNames => "contact_names",
-            TreeId::CardStatus => "card_status",
         }
     }
 
@@ -111,12 +108,5 @@ pub fn name_index_key(name: &str, code: &str) -> Vec<u8> {
     let mut key = crate::store::name_key(name).into_bytes();
     key.push(0);
     key.extend_from_slice(code.as_bytes());
-    key
-}
-
-/// Status index key: the status as one byte, then the card number.
-pub fn status_index_key(status: crate::domain::Status, number: &str) -> Vec<u8> {
-    let mut key = vec![status.index() as u8];
-    key.extend_from_slice(number.as_bytes());
     key
 }

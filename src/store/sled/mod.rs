@@ -7,6 +7,7 @@
 //! - [`stage`]: one operation's batch into ops;
 //! - [`trees`]: the open database and what its errors mean;
 //! - [`search`]: the admin searches, as index range scans;
+//! - [`status_index`]: the card status index, in memory;
 //! - [`scan`]: listing a whole table, for copying a store;
 //! - this file: [`SledStore`], the [`Store`] on top, and its recovery.
 //!
@@ -27,6 +28,7 @@ mod scan;
 mod search;
 mod stage;
 mod staged;
+mod status_index;
 mod trees;
 mod view;
 
@@ -40,6 +42,7 @@ use super::{
 };
 use intent::INTENT_KEY;
 use staged::{Staged, STAGED_OPS_MAX};
+use status_index::StatusIndex;
 use std::any::Any;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -72,6 +75,8 @@ struct Recovery {
 /// One open instance of the database with its group commit.
 struct Opened {
     trees: Arc<Trees>,
+    /// Built by the first status search, then kept by the leader.
+    status: StatusIndex,
     /// `Some` until dropped (taken first, so the flusher stops before the
     /// last intent is judged).
     commits: Option<GroupCommit<Staged>>,
@@ -85,7 +90,7 @@ impl Opened {
         let flush_trees = Arc::clone(&trees);
         let commits = GroupCommit::start("sled-flusher", Box::new(move || flush_trees.flush()))
             .map_err(|e| StoreError::engine("starting the flusher thread", e))?;
-        Ok(Opened { trees, commits: Some(commits) })
+        Ok(Opened { trees, status: StatusIndex::default(), commits: Some(commits) })
     }
 
     fn commits(&self) -> &GroupCommit<Staged> {
@@ -116,7 +121,15 @@ impl Drop for Opened {
 /// What the group-commit leader writes with.
 struct Writer<'a> {
     trees: &'a Trees,
+    status: &'a StatusIndex,
     pause: Duration,
+}
+
+impl<'a> Writer<'a> {
+    fn new(opened: &'a Opened, pause_us: &AtomicU64) -> Writer<'a> {
+        let pause = Duration::from_micros(pause_us.load(Ordering::Relaxed));
+        Writer { trees: &opened.trees, status: &opened.status, pause }
+    }
 }
 
 impl Engine for Writer<'_> {
@@ -135,12 +148,14 @@ impl Engine for Writer<'_> {
         if group.is_empty() {
             return Ok(());
         }
-        let ops = group.take();
+        let group = group.take();
         self.trees
             .intents
-            .insert(INTENT_KEY, intent::encode(&ops)?)
+            .insert(INTENT_KEY, intent::encode(&group.ops)?)
             .map_err(|e| self.trees.error(e, "writing a commit"))?;
-        self.trees.apply(&ops, self.pause)
+        self.trees.apply(&group.ops, self.pause)?;
+        self.status.apply(&group.status_changes);
+        Ok(())
     }
 }
 
@@ -323,8 +338,7 @@ impl Store for SledStore {
             }
             end.result = Some(result);
         };
-        let pause = Duration::from_micros(self.pause_us.load(Ordering::Relaxed));
-        let committed = opened.commits().submit(&Writer { trees, pause }, &mut job);
+        let committed = opened.commits().submit(&Writer::new(&opened, &self.pause_us), &mut job);
         if let Some(payload) = end.panic {
             std::panic::resume_unwind(payload);
         }
@@ -346,8 +360,25 @@ impl Store for SledStore {
         self.read(|v| search::contacts(v.trees, query, after, limit))
     }
 
+    /// The first call builds the status index (one scan of the cards, on
+    /// the group-commit leader, so writes wait for it once).
     fn find_cards(&self, query: &CardQuery, after: Option<&str>, limit: usize) -> Result<Page<CardRecord>, StoreError> {
-        self.read(|v| search::cards(v.trees, query, after, limit))
+        let CardQuery::Status(status) = *query;
+        let opened = self.for_reads()?;
+        if let Some(numbers) = opened.status.numbers(status, after, limit) {
+            return search::cards(&opened.trees, numbers, limit);
+        }
+        let opened = self.for_writes()?;
+        let mut built = Ok(());
+        let mut job = |_: &mut Staged| {
+            if !opened.status.is_built() {
+                built = opened.status.build(&opened.trees);
+            }
+        };
+        opened.commits().submit(&Writer::new(&opened, &self.pause_us), &mut job)?;
+        built?;
+        let numbers = opened.status.numbers(status, after, limit).ok_or(StoreError::Unfinished)?;
+        search::cards(&opened.trees, numbers, limit)
     }
 
     fn scan(&self, table: Table, after: Option<&str>, limit: usize) -> Result<Page<Stored>, StoreError> {
@@ -376,8 +407,7 @@ impl Store for SledStore {
             copy = trees.tree(tree).iter().map(|e| e.map_err(|e| trees.error(e, "exporting"))).collect();
             held = started.elapsed();
         };
-        let pause = Duration::from_micros(self.pause_us.load(Ordering::Relaxed));
-        opened.commits().submit(&Writer { trees, pause }, &mut job)?;
+        opened.commits().submit(&Writer::new(&opened, &self.pause_us), &mut job)?;
         let entries = copy.as_ref().map_or(0, Vec::len);
         tracing::debug!(tree = tree.name(), entries, held_ms = held.as_secs_f64() * 1000.0, "snapshot copied");
         for (key, value) in copy? {

@@ -1,11 +1,12 @@
-//! The admin searches on the sled engine: range scans of an index tree (or
-//! of the contacts tree for a code prefix), from the cursor on, bounded by
-//! the page size — never a scan of all records.
+//! The admin searches on the sled engine: range scans of an index (a tree,
+//! the contacts tree for a code prefix, or the in-memory status index),
+//! from the cursor on, bounded by the page size — never a scan of all
+//! records.
 
 use super::layout::TreeId;
 use super::trees::Trees;
 use super::view::View;
-use crate::store::{CardQuery, CardRecord, ContactQuery, ContactRecord, Page, StoreError, StoreRead};
+use crate::store::{CardRecord, ContactQuery, ContactRecord, Page, StoreError, StoreRead};
 use std::ops::Bound;
 
 /// Keys of `tree` starting with `prefix`, after `after` (or from the
@@ -81,17 +82,10 @@ pub fn contacts(
     }
 }
 
-pub fn cards(
-    trees: &Trees,
-    query: &CardQuery,
-    after: Option<&str>,
-    limit: usize,
-) -> Result<Page<CardRecord>, StoreError> {
+/// The page of cards whose numbers the status index found (at most
+/// `limit + 1`, in order).
+pub fn cards(trees: &Trees, numbers: Vec<String>, limit: usize) -> Result<Page<CardRecord>, StoreError> {
     let view = View { trees, staged: None, cards_read: None };
-    let CardQuery::Status(status) = *query;
-    let prefix = [status.index() as u8];
-    let after = after.map(|a| super::layout::status_index_key(status, a));
-    let found = keys(trees, TreeId::CardStatus, &prefix, after.as_deref(), limit)?;
-    let number = |k: &[u8]| text(&k[1..]);
-    page(found, limit, |k| view.card(&number(k)), number)
+    let keys = numbers.into_iter().map(String::into_bytes).collect();
+    page(keys, limit, |k| view.card(&text(k)), text)
 }

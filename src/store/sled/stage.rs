@@ -8,8 +8,9 @@
 
 use super::codec::{encode, encode_card, encode_chunk, encode_lots, to_bytes, StoredCard};
 use super::intent::Op;
-use super::layout::{history_key, name_index_key, status_index_key, TreeId, HISTORY_TAIL_MAX};
+use super::layout::{history_key, name_index_key, TreeId, HISTORY_TAIL_MAX};
 use super::staged::Staged;
+use super::status_index::StatusChange;
 use super::trees::Trees;
 use super::view::{CardsRead, View};
 use crate::store::{Batch, CardChange, ContactWrite, StoreError, StoreRead};
@@ -36,7 +37,10 @@ pub fn stage_batch(trees: &Trees, staged: &mut Staged, batch: &Batch, read: &Car
         staged.stage(Op::put(TreeId::ContactCards, code.as_bytes(), encode(numbers)?));
     }
     for (number, change) in &batch.cards {
-        let ops = card_ops(&View { trees, staged: Some(staged), cards_read: Some(read) }, number, change)?;
+        let (ops, status) = card_ops(&View { trees, staged: Some(staged), cards_read: Some(read) }, number, change)?;
+        if let Some(status) = status {
+            staged.note_status(status);
+        }
         ops.into_iter().for_each(|op| staged.stage(op));
     }
     Ok(())
@@ -89,8 +93,9 @@ fn out_of_sequence(number: &str, stored: u64, change: &CardChange, new_len: u64)
 }
 
 /// The ops of one card's change: the new value of its key (record, lots,
-/// newest history entries) after any full chunk its tail sheds.
-fn card_ops(view: &View<'_>, number: &str, change: &CardChange) -> Result<Vec<Op>, StoreError> {
+/// newest history entries) after any full chunk its tail sheds; and its
+/// status change, if any, for the in-memory status index.
+fn card_ops(view: &View<'_>, number: &str, change: &CardChange) -> Result<(Vec<Op>, Option<StatusChange>), StoreError> {
     view.read(TreeId::Cards, number.as_bytes(), |stored| {
         let stored = stored.map(|b| StoredCard::parse(number, b)).transpose()?;
         let record = match (&change.record, &stored) {
@@ -125,14 +130,10 @@ fn card_ops(view: &View<'_>, number: &str, change: &CardChange) -> Result<Vec<Op
             tail = rest;
         }
         debug_assert_eq!(start + tail.len() as u64, record.history_len, "tail ends at the history length");
-        let old_status = stored.as_ref().map(|s| s.record.status);
-        if old_status != Some(record.status) {
-            if let Some(old) = old_status {
-                ops.push(Op::remove(TreeId::CardStatus, status_index_key(old, number)));
-            }
-            ops.push(Op::put(TreeId::CardStatus, status_index_key(record.status, number), Vec::new()));
-        }
+        let old = stored.as_ref().map(|s| s.record.status);
+        let status =
+            (old != Some(record.status)).then(|| StatusChange { number: number.into(), old, new: record.status });
         ops.push(Op::put(TreeId::Cards, number.as_bytes(), encode_card(&record_bytes, &lots_bytes, &tail)?));
-        Ok(ops)
+        Ok((ops, status))
     })
 }

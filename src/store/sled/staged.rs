@@ -3,6 +3,7 @@
 
 use super::intent::Op;
 use super::layout::TreeId;
+use super::status_index::StatusChange;
 use std::collections::HashMap;
 
 /// foldhash, not SipHash, which was a few percent of a Block's staging; it
@@ -16,6 +17,15 @@ pub struct Staged {
     ops: Vec<Op>,
     /// Per tree: key → index of its latest op in `ops`.
     latest: [KeyMap; TreeId::COUNT],
+    /// Card status changes, in order, each with the length `ops` had when
+    /// it was noted (so that [`Staged::truncate`] drops a failed job's).
+    status_changes: Vec<(usize, StatusChange)>,
+}
+
+/// What the leader writes: the ops, then the status index's changes.
+pub struct Group {
+    pub ops: Vec<Op>,
+    pub status_changes: Vec<StatusChange>,
 }
 
 /// A group is written once it holds this many ops, so one intent stays a
@@ -28,16 +38,26 @@ impl Staged {
         self.ops.push(op);
     }
 
+    /// Notes a card's status change, staged with the ops that follow.
+    pub fn note_status(&mut self, change: StatusChange) {
+        self.status_changes.push((self.ops.len(), change));
+    }
+
     pub fn len(&self) -> usize {
         self.ops.len()
     }
 
     pub fn is_empty(&self) -> bool {
+        debug_assert!(
+            !self.ops.is_empty() || self.status_changes.is_empty(),
+            "a status change comes with its card's op"
+        );
         self.ops.is_empty()
     }
 
     /// Drops the ops staged after the first `len` (a job that failed).
     pub fn truncate(&mut self, len: usize) {
+        self.status_changes.retain(|(at, _)| *at < len);
         if self.ops.len() <= len {
             return;
         }
@@ -68,9 +88,32 @@ impl Staged {
             .map(|(k, &i)| (k.as_slice(), self.ops[i].value.as_deref()))
     }
 
-    /// Takes the ops out, leaving the group empty.
-    pub fn take(&mut self) -> Vec<Op> {
+    /// Takes the group out, leaving it empty.
+    pub fn take(&mut self) -> Group {
         self.latest.iter_mut().for_each(KeyMap::clear);
-        std::mem::take(&mut self.ops)
+        let status_changes = self.status_changes.drain(..).map(|(_, c)| c).collect();
+        Group { ops: std::mem::take(&mut self.ops), status_changes }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Status;
+
+    #[test]
+    fn a_failed_jobs_status_changes_go_with_its_ops() {
+        let mut staged = Staged::default();
+        let noted = |n: &str| StatusChange { number: n.into(), old: None, new: Status::New };
+        staged.note_status(noted("1"));
+        staged.stage(Op::put(TreeId::Cards, b"1".to_vec(), vec![1]));
+        let before = staged.len();
+        staged.note_status(noted("2"));
+        staged.stage(Op::put(TreeId::Cards, b"2".to_vec(), vec![2]));
+        staged.truncate(before);
+        let group = staged.take();
+        assert_eq!(group.ops.len(), 1);
+        assert_eq!(group.status_changes, [noted("1")]);
+        assert!(staged.is_empty() && staged.take().status_changes.is_empty());
     }
 }

@@ -19,7 +19,7 @@ fn plan(store: &SledStore, batch: &Batch) -> Vec<Op> {
     let o = opened(store);
     let mut staged = Staged::default();
     stage_batch(&o.trees, &mut staged, batch, &Default::default()).unwrap();
-    staged.take()
+    staged.take().ops
 }
 
 /// Leaves `intent` in the closed store at `dir`, as a crash would have
