@@ -377,6 +377,65 @@ pub fn an_emptied_contact_frees_its_phone_and_leaves_the_name_index(store: &dyn 
     assert_eq!(codes.iter().map(|c| c.code.as_str()).collect::<Vec<_>>(), ["C1", "C2"]);
 }
 
+/// A card's view shows its contact as the contact now is: after the
+/// contact's own write (without the card), within a transaction that
+/// writes both, after an erasure, and after the card moves to another
+/// contact (engines may keep a copy of the contact with the card).
+pub fn a_card_view_follows_its_contacts_writes(store: &dyn Store) {
+    let shown = |number: &str| store.card_view(number).unwrap().unwrap().contact.map(|c| (c.code, c.mobile, c.name));
+    let mut b = contact_write("C1", Some("+79160000001"), None);
+    b.put_contact_cards("C1", vec!["111111".into(), "222222".into()]);
+    b.put_card(card("111111", Some("C1"), 0));
+    b.put_card(card("222222", Some("C1"), 0));
+    put(store, b).unwrap();
+    let c1 = |mobile: &str, name: &str| Some(("C1".to_string(), Some(mobile.to_string()), name.to_string()));
+    assert_eq!(shown("111111"), c1("+79160000001", "Анна Петрова"));
+    // The contact alone: both cards show the change.
+    let mut renamed = contact("C1", Some("+79160000002"));
+    renamed.name = "Вера".into();
+    let mut b = Batch::default();
+    b.put_contact(ContactWrite { record: renamed.clone(), old_mobile: Some("+79160000001".into()) });
+    put(store, b).unwrap();
+    assert_eq!(shown("111111"), c1("+79160000002", "Вера"));
+    assert_eq!(shown("222222"), c1("+79160000002", "Вера"));
+    // A Block-like change of one card keeps the other's copy and its own.
+    append(store, "222222", "blocked");
+    assert_eq!(shown("222222"), c1("+79160000002", "Вера"));
+    // The contact and one of its cards in one transaction.
+    store
+        .transact(&mut |r| {
+            let mut b = Batch::default();
+            let mut again = r.contact("C1")?.unwrap();
+            again.name = "Нина".into();
+            b.put_contact(ContactWrite { record: again, old_mobile: Some("+79160000002".into()) });
+            let mut c = r.card("111111")?.unwrap();
+            c.history_len += 1;
+            b.push_history("111111", entry("renamed"));
+            b.put_card(c);
+            Ok(Some(b))
+        })
+        .unwrap();
+    assert_eq!(shown("111111"), c1("+79160000002", "Нина"));
+    assert_eq!(shown("222222"), c1("+79160000002", "Нина"));
+    // The second card moves to a new contact; the first stays.
+    let mut b = contact_write("C2", Some("+79160000003"), None);
+    b.put_contact_cards("C1", vec!["111111".into()]);
+    b.put_contact_cards("C2", vec!["222222".into()]);
+    let mut moved = store.card("222222").unwrap().unwrap();
+    moved.contact = Some("C2".into());
+    b.put_card(moved);
+    put(store, b).unwrap();
+    assert_eq!(shown("222222").map(|c| c.0), Some("C2".into()));
+    assert_eq!(shown("111111"), c1("+79160000002", "Нина"));
+    // Erased: the card shows the emptied contact.
+    let mut b = Batch::default();
+    let empty = ContactRecord { code: "C1".into(), ..Default::default() };
+    b.put_contact(ContactWrite { record: empty, old_mobile: Some("+79160000002".into()) });
+    put(store, b).unwrap();
+    assert_eq!(shown("111111"), Some(("C1".into(), None, String::new())));
+    assert_eq!(shown("222222").map(|c| c.2), Some("Анна Петрова".into()), "C2 untouched");
+}
+
 /// Keys in byte order, as every engine sorts them; a page boundary may fall
 /// between any two.
 const SCAN_KEYS: [&str; 6] = ["10", "100", "2", "A-1", "a", "Я"];
@@ -625,6 +684,13 @@ macro_rules! store_conformance_tests {
                 return;
             }
             c::an_emptied_contact_frees_its_phone_and_leaves_the_name_index(&*$make());
+        }
+        #[test]
+        fn a_card_view_follows_its_contacts_writes() {
+            if !$ready() {
+                return;
+            }
+            c::a_card_view_follows_its_contacts_writes(&*$make());
         }
         #[test]
         fn a_snapshot_reads_every_record_in_key_order() {

@@ -5,12 +5,14 @@
 //! was a tenth of the server's CPU under load. A card's lots are postcard
 //! too, in a compact form without text ([`encode_lots`]).
 //!
-//! A card's value holds what a balance reads in one key — the card record
-//! and its lots — and its newest history entries, so a state change writes
-//! one key (docs/storage.md has the measurements):
+//! A card's value holds what a balance reads in one key — the card record,
+//! its lots and a copy of its contact's value — and its newest history
+//! entries, so a state change writes one key (docs/storage.md has the
+//! measurements):
 //!
 //! ```text
 //! CARD_TAG, record_len: u32 LE, record, lots_len: u32 LE, lots,
+//! contact_len: u32 LE, contact (the contacts tree's value; empty for none),
 //! then per tail entry, oldest first: entry_len: u32 LE, entry
 //! ```
 //!
@@ -19,7 +21,7 @@
 
 use super::layout::TreeId;
 use crate::domain::{Amount, BonusType};
-use crate::store::{CardRecord, HistoryEntry, Lot, StoreError};
+use crate::store::{CardRecord, ContactRecord, HistoryEntry, Lot, StoreError};
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
@@ -79,13 +81,15 @@ fn split_parts(mut bytes: &[u8]) -> Option<Vec<&[u8]>> {
     Some(out)
 }
 
-/// A card's value: the encoded record and lots, and the tail's entries.
-pub fn encode_card(record: &[u8], lots: &[u8], tail: &[&[u8]]) -> Result<Vec<u8>, StoreError> {
-    let size = 9 + record.len() + lots.len() + tail.iter().map(|e| 4 + e.len()).sum::<usize>();
+/// A card's value: the encoded record and lots, its contact's value (or
+/// nothing), and the tail's entries.
+pub fn encode_card(record: &[u8], lots: &[u8], contact: &[u8], tail: &[&[u8]]) -> Result<Vec<u8>, StoreError> {
+    let size = 13 + record.len() + lots.len() + contact.len() + tail.iter().map(|e| 4 + e.len()).sum::<usize>();
     let mut out = Vec::with_capacity(size);
     out.push(CARD_TAG);
     push_part(&mut out, record)?;
     push_part(&mut out, lots)?;
+    push_part(&mut out, contact)?;
     for entry in tail {
         push_part(&mut out, entry)?;
     }
@@ -96,10 +100,22 @@ pub fn encode_card(record: &[u8], lots: &[u8], tail: &[&[u8]]) -> Result<Vec<u8>
 pub struct StoredCard<'a> {
     pub record: CardRecord,
     pub lots: &'a [u8],
+    /// The contact's value as the contacts tree holds it; empty for none.
+    pub contact: &'a [u8],
     /// The tail's entries, oldest first.
     pub tail: Vec<&'a [u8]>,
     /// Sequence number of the tail's first entry.
     pub tail_start: u64,
+}
+
+/// `value` (a card's) with `contact` as its contact copy, the other parts
+/// as they are: a contact's write re-copies it into each of its cards.
+pub fn with_contact(number: &str, value: &[u8], contact: &[u8]) -> Result<Vec<u8>, StoreError> {
+    let bad = || corrupt(TreeId::Cards, number.as_bytes(), "malformed card value");
+    let rest = value.strip_prefix(&[CARD_TAG]).ok_or_else(bad)?;
+    let parts = split_parts(rest).ok_or_else(bad)?;
+    let [record, lots, _, tail @ ..] = parts.as_slice() else { return Err(bad()) };
+    encode_card(record, lots, contact, tail)
 }
 
 impl<'a> StoredCard<'a> {
@@ -110,11 +126,21 @@ impl<'a> StoredCard<'a> {
             _ => return Err(bad("unknown card tag")),
         };
         let parts = split_parts(rest).ok_or_else(|| bad("malformed card value"))?;
-        let [record, lots, tail @ ..] = parts.as_slice() else { return Err(bad("card value without record or lots")) };
+        let [record, lots, contact, tail @ ..] = parts.as_slice() else {
+            return Err(bad("card value without record, lots or contact"));
+        };
         let record: CardRecord = postcard_exact(record).map_err(|r| bad(&r))?;
         let tail_start =
             record.history_len.checked_sub(tail.len() as u64).ok_or_else(|| bad("more tail entries than history"))?;
-        Ok(StoredCard { record, lots, tail: tail.to_vec(), tail_start })
+        Ok(StoredCard { record, lots, contact, tail: tail.to_vec(), tail_start })
+    }
+
+    /// The contact copy, decoded; `None` when the card has none.
+    pub fn contact(&self) -> Result<Option<ContactRecord>, StoreError> {
+        let Some(code) = self.record.contact.as_deref().filter(|_| !self.contact.is_empty()) else { return Ok(None) };
+        let contact: ContactRecord = decode(TreeId::Contacts, code.as_bytes(), self.contact)?;
+        debug_assert_eq!(contact.code, code, "a card carries its own contact's copy");
+        Ok(Some(contact))
     }
 
     pub fn lots(&self) -> Result<Vec<Lot>, StoreError> {

@@ -2,7 +2,7 @@
 //!
 //! | tree            | key                                        | value |
 //! |-----------------|--------------------------------------------|-------|
-//! | `cards`         | card number                                | the card record, its lots and its newest history entries ([`super::codec`]) |
+//! | `cards`         | card number                                | the card record, its lots, a copy of its contact and its newest history entries ([`super::codec`]) |
 //! | `contacts`      | contact code                               | [`ContactRecord`](crate::store::ContactRecord) |
 //! | `phones`        | E.164 mobile                               | contact code (UTF-8) |
 //! | `contact_cards` | contact code                               | the contact's card numbers |

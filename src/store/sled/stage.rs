@@ -5,15 +5,20 @@
 //! what others point to is written first — a contact before the phone entry
 //! naming it, history chunks before the card that no longer carries them,
 //! the card record last.
+//!
+//! A card's value carries a copy of its contact's value (a balance is one
+//! read), so a contact's write is copied into each of its cards in the same
+//! group ([`recopy_contact`]), and a card's write takes its contact's value
+//! as the group will leave it ([`contact_copy`]).
 
-use super::codec::{encode, encode_card, encode_chunk, encode_lots, to_bytes, StoredCard};
+use super::codec::{encode, encode_card, encode_chunk, encode_lots, to_bytes, with_contact, StoredCard};
 use super::intent::Op;
 use super::layout::{history_key, name_index_key, TreeId, HISTORY_TAIL_MAX};
 use super::staged::Staged;
 use super::status_index::StatusChange;
 use super::trees::Trees;
 use super::view::{CardsRead, View};
-use crate::store::{Batch, CardChange, ContactWrite, StoreError, StoreRead};
+use crate::store::{Batch, CardChange, CardRecord, ContactWrite, StoreError, StoreRead};
 
 /// Stages every write of `batch`, reading the stored values it builds on
 /// through the group's staged writes, then the card values the job already
@@ -35,6 +40,16 @@ pub fn stage_batch(trees: &Trees, staged: &mut Staged, batch: &Batch, read: &Car
     }
     for (code, numbers) in &batch.contact_cards {
         staged.stage(Op::put(TreeId::ContactCards, code.as_bytes(), encode(numbers)?));
+    }
+    let batch_cards: std::collections::HashSet<&str> = if batch.contacts.is_empty() {
+        Default::default()
+    } else {
+        batch.cards.iter().map(|(n, _)| n.as_str()).collect()
+    };
+    for w in &batch.contacts {
+        let view = View { trees, staged: Some(staged), cards_read: Some(read) };
+        let ops = recopy_contact(&view, &w.record.code, |n| batch_cards.contains(n))?;
+        ops.into_iter().for_each(|op| staged.stage(op));
     }
     for (number, change) in &batch.cards {
         let (ops, status) = card_ops(&View { trees, staged: Some(staged), cards_read: Some(read) }, number, change)?;
@@ -80,6 +95,36 @@ fn phone_ops(view: &View<'_>, w: &ContactWrite) -> Result<Vec<Op>, StoreError> {
         ops.push(Op::put(TreeId::Phones, new.as_bytes(), code.to_vec()));
     }
     Ok(ops)
+}
+
+/// The contact's staged value copied into each of its cards that the batch
+/// does not write itself (those take it in [`card_ops`]).
+fn recopy_contact(view: &View<'_>, code: &str, in_batch: impl Fn(&str) -> bool) -> Result<Vec<Op>, StoreError> {
+    let contact = view.read(TreeId::Contacts, code.as_bytes(), |v| Ok(v.map(<[u8]>::to_vec).unwrap_or_default()))?;
+    let mut ops = Vec::new();
+    for number in view.contact_cards(code)? {
+        if in_batch(&number) {
+            continue;
+        }
+        let value =
+            view.read(TreeId::Cards, number.as_bytes(), |v| v.map(|v| with_contact(&number, v, &contact)).transpose())?;
+        if let Some(value) = value {
+            ops.push(Op::put(TreeId::Cards, number.into_bytes(), value));
+        }
+    }
+    Ok(ops)
+}
+
+/// The contact copy a card's new value carries: none when unbound; the
+/// stored card's copy when it stays bound to a contact the group has not
+/// written (no read); else the contact's value as the group leaves it.
+fn contact_copy(view: &View<'_>, record: &CardRecord, stored: Option<&StoredCard<'_>>) -> Result<Vec<u8>, StoreError> {
+    let Some(code) = record.contact.as_deref() else { return Ok(Vec::new()) };
+    let written = view.staged.is_some_and(|s| s.get(TreeId::Contacts, code.as_bytes()).is_some());
+    if let Some(stored) = stored.filter(|s| !written && s.record.contact.as_deref() == Some(code)) {
+        return Ok(stored.contact.to_vec());
+    }
+    view.read(TreeId::Contacts, code.as_bytes(), |v| Ok(v.map(<[u8]>::to_vec).unwrap_or_default()))
 }
 
 fn out_of_sequence(number: &str, stored: u64, change: &CardChange, new_len: u64) -> StoreError {
@@ -133,7 +178,8 @@ fn card_ops(view: &View<'_>, number: &str, change: &CardChange) -> Result<(Vec<O
         let old = stored.as_ref().map(|s| s.record.status);
         let status =
             (old != Some(record.status)).then(|| StatusChange { number: number.into(), old, new: record.status });
-        ops.push(Op::put(TreeId::Cards, number.as_bytes(), encode_card(&record_bytes, &lots_bytes, &tail)?));
+        let contact = contact_copy(view, record, stored.as_ref())?;
+        ops.push(Op::put(TreeId::Cards, number.as_bytes(), encode_card(&record_bytes, &lots_bytes, &contact, &tail)?));
         Ok((ops, status))
     })
 }

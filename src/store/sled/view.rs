@@ -152,12 +152,15 @@ impl StoreRead for View<'_> {
         self.record(TreeId::Receipts, id)
     }
 
+    /// One read: the card's value carries a copy of its contact.
     fn card_view(&self, number: &str) -> Result<Option<CardView>, StoreError> {
-        let Some((card, lots)) = self.card_and_lots(number)? else { return Ok(None) };
-        let contact = match &card.contact {
-            Some(code) => self.contact(code)?,
-            None => None,
-        };
-        Ok(Some(CardView { card, contact, lots }))
+        self.read(TreeId::Cards, number.as_bytes(), |b| {
+            b.map(|b| {
+                let stored = StoredCard::parse(number, b)?;
+                let (lots, contact) = (stored.lots()?, stored.contact()?);
+                Ok(CardView { card: stored.record, contact, lots })
+            })
+            .transpose()
+        })
     }
 }
