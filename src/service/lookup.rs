@@ -50,10 +50,7 @@ pub(super) fn registered(rules: &RuleSet, contact: Option<&ContactRecord>) -> bo
 }
 
 pub(super) fn bound_contact(r: &dyn StoreRead, card: &CardRecord) -> Tx<Option<ContactRecord>> {
-    match &card.contact {
-        Some(code) => Ok(r.contact(code)?),
-        None => Ok(None),
-    }
+    Ok(r.bound_contact(card)?)
 }
 
 /// The contact's current card: its one card not blocked for replacement.

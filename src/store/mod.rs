@@ -71,11 +71,18 @@ pub trait StoreRead {
     /// override it to read in one go.
     fn card_view(&self, number: &str) -> Result<Option<CardView>, StoreError> {
         let Some((card, lots)) = self.card_and_lots(number)? else { return Ok(None) };
-        let contact = match &card.contact {
-            Some(code) => self.contact(code)?,
-            None => None,
-        };
+        let contact = self.bound_contact(&card)?;
         Ok(Some(CardView { card, contact, lots }))
+    }
+
+    /// The contact `card` names, as this handle sees it. Engines that keep
+    /// a copy of it with the card override it to answer without reading
+    /// the contact.
+    fn bound_contact(&self, card: &CardRecord) -> Result<Option<ContactRecord>, StoreError> {
+        match &card.contact {
+            Some(code) => self.contact(code),
+            None => Ok(None),
+        }
     }
 }
 

@@ -69,12 +69,7 @@ fn push_part(out: &mut Vec<u8>, part: &[u8]) -> Result<(), StoreError> {
 fn split_parts(mut bytes: &[u8]) -> Option<Vec<&[u8]>> {
     let mut out = Vec::new();
     while !bytes.is_empty() {
-        let (len, rest) = bytes.split_first_chunk::<4>()?;
-        let len = usize::try_from(u32::from_le_bytes(*len)).ok()?;
-        if rest.len() < len {
-            return None;
-        }
-        let (part, rest) = rest.split_at(len);
+        let (part, rest) = next_part(bytes)?;
         out.push(part);
         bytes = rest;
     }
@@ -116,6 +111,23 @@ pub fn with_contact(number: &str, value: &[u8], contact: &[u8]) -> Result<Vec<u8
     let parts = split_parts(rest).ok_or_else(bad)?;
     let [record, lots, _, tail @ ..] = parts.as_slice() else { return Err(bad()) };
     encode_card(record, lots, contact, tail)
+}
+
+/// The contact copy in a card's `value`, without decoding the rest.
+pub fn contact_part<'v>(number: &str, value: &'v [u8]) -> Result<&'v [u8], StoreError> {
+    let bad = || corrupt(TreeId::Cards, number.as_bytes(), "malformed card value");
+    let mut rest = value.strip_prefix(&[CARD_TAG]).ok_or_else(bad)?;
+    for _ in 0..2 {
+        rest = next_part(rest).ok_or_else(bad)?.1;
+    }
+    next_part(rest).map(|(contact, _)| contact).ok_or_else(bad)
+}
+
+/// The first length-prefixed part of `bytes` and what follows it.
+fn next_part(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (len, rest) = bytes.split_first_chunk::<4>()?;
+    let len = usize::try_from(u32::from_le_bytes(*len)).ok()?;
+    (rest.len() >= len).then(|| rest.split_at(len))
 }
 
 impl<'a> StoredCard<'a> {
@@ -230,4 +242,26 @@ pub fn decode_chunk(key: &[u8], bytes: &[u8]) -> Result<Vec<HistoryEntry>, Store
     };
     let parts = split_parts(rest).ok_or_else(|| bad("malformed history chunk"))?;
     parts.into_iter().map(|e| postcard_exact(e).map_err(|r| bad(&r))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_contact_copy_is_found_replaced_and_garbage_is_corrupt_not_a_panic() {
+        let value = encode_card(b"rec", b"lots", b"contact", &[b"e1", b"e2"]).unwrap();
+        assert_eq!(contact_part("1", &value).unwrap(), b"contact");
+        let replaced = with_contact("1", &value, b"other").unwrap();
+        assert_eq!(replaced, encode_card(b"rec", b"lots", b"other", &[b"e1", b"e2"]).unwrap());
+        for cut in 0..value.len() {
+            let short = &value[..cut];
+            // Cut inside the first three parts: corrupt. Past them, a cut
+            // tail entry still leaves the contact part readable.
+            if cut < 1 + 4 + 3 + 4 + 4 + 4 + 7 {
+                assert!(matches!(contact_part("1", short), Err(StoreError::Corrupt { .. })), "cut at {cut}");
+            }
+            let _ = with_contact("1", short, b"x");
+        }
+    }
 }

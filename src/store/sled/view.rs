@@ -2,7 +2,7 @@
 //! there is one: the handle an operation reads through on the leader, and
 //! (without staged writes) the store's own reads.
 
-use super::codec::{decode, decode_chunk, StoredCard};
+use super::codec::{contact_part, decode, decode_chunk, StoredCard};
 use super::layout::{history_prefix, history_seq, TreeId};
 use super::staged::Staged;
 use super::trees::Trees;
@@ -150,6 +150,25 @@ impl StoreRead for View<'_> {
 
     fn receipt(&self, id: &str) -> Result<Option<ReceiptRecord>, StoreError> {
         self.record(TreeId::Receipts, id)
+    }
+
+    /// From the copy in the card's value (no read of the contact), when it
+    /// is the contact `card` names; else from the contacts tree.
+    fn bound_contact(&self, card: &CardRecord) -> Result<Option<ContactRecord>, StoreError> {
+        let Some(code) = card.contact.as_deref() else { return Ok(None) };
+        let number = card.number.as_str();
+        let copy = self.read(TreeId::Cards, number.as_bytes(), |b| {
+            let Some(part) = b.map(|b| contact_part(number, b)).transpose()? else { return Ok(None) };
+            if part.is_empty() {
+                return Ok(None);
+            }
+            let contact: ContactRecord = decode(TreeId::Contacts, code.as_bytes(), part)?;
+            Ok(Some(contact).filter(|c| c.code == code))
+        })?;
+        match copy {
+            Some(contact) => Ok(Some(contact)),
+            None => self.contact(code),
+        }
     }
 
     /// One read: the card's value carries a copy of its contact.
