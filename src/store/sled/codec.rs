@@ -28,7 +28,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub const RECORD_TAG: u8 = 0x01;
-pub const CARD_TAG: u8 = 0x02;
+/// 0x02 tagged the value before it carried a contact copy (never
+/// released); a new tag makes such a value `Corrupt` rather than misread.
+pub const CARD_TAG: u8 = 0x04;
 pub const CHUNK_TAG: u8 = 0x03;
 
 fn corrupt(tree: TreeId, key: &[u8], reason: impl Into<String>) -> StoreError {
