@@ -2,9 +2,7 @@
 //! UnBlock, each a decision of the rules applied to a card read through the
 //! transaction's handle.
 
-use super::lookup::{
-    blocked_for_replacement, bound_contact, card_by_number, contact_by_mobile, identified_card, registered,
-};
+use super::lookup::{blocked_for_replacement, card_by_number, contact_by_mobile, identified_card, registered};
 use super::parse::{missing_parameters, parse_mobile, parse_number, present, required, short};
 use super::{access, record_history, Caller, CardService, Done, Failure, Tx, R};
 use crate::domain::{Amount, Status};
@@ -30,7 +28,7 @@ impl CardService {
         let number = parse_number(&rules, number.unwrap_or(""))?;
         self.write(|r, out| {
             let mut card = card_by_number(r, &number, not_found)?;
-            let contact = bound_contact(r, &card)?;
+            let contact = r.bound_contact(&card)?;
             let facts = Facts {
                 method,
                 status: card.status,
@@ -141,7 +139,7 @@ impl CardService {
         };
         self.write(|r, out| {
             let mut card = identified_card(r, &rules, number.as_ref(), mobile.as_ref())?;
-            let contact = bound_contact(r, &card)?;
+            let contact = r.bound_contact(&card)?;
             let block = card
                 .block
                 .as_ref()

@@ -49,10 +49,6 @@ pub(super) fn registered(rules: &RuleSet, contact: Option<&ContactRecord>) -> bo
     contact.is_some_and(|c| rules.required_fields().iter().all(|f| !c.field(f).trim().is_empty()))
 }
 
-pub(super) fn bound_contact(r: &dyn StoreRead, card: &CardRecord) -> Tx<Option<ContactRecord>> {
-    Ok(r.bound_contact(card)?)
-}
-
 /// The contact's current card: its one card not blocked for replacement.
 pub(super) fn current_card(r: &dyn StoreRead, rules: &RuleSet, code: &str) -> Tx<Option<CardRecord>> {
     for n in r.contact_cards(code)? {

@@ -81,16 +81,43 @@ fn split_parts(mut bytes: &[u8]) -> Option<Vec<&[u8]>> {
 /// A card's value: the encoded record and lots, its contact's value (or
 /// nothing), and the tail's entries.
 pub fn encode_card(record: &[u8], lots: &[u8], contact: &[u8], tail: &[&[u8]]) -> Result<Vec<u8>, StoreError> {
-    let size = 13 + record.len() + lots.len() + contact.len() + tail.iter().map(|e| 4 + e.len()).sum::<usize>();
-    let mut out = Vec::with_capacity(size);
-    out.push(CARD_TAG);
-    push_part(&mut out, record)?;
-    push_part(&mut out, lots)?;
-    push_part(&mut out, contact)?;
+    let mut out = card_head(record, lots, contact, tail.iter().map(|e| 4 + e.len()).sum())?;
     for entry in tail {
         push_part(&mut out, entry)?;
     }
     Ok(out)
+}
+
+/// The tag and the three fixed parts, with room for `tail_len` more bytes.
+fn card_head(record: &[u8], lots: &[u8], contact: &[u8], tail_len: usize) -> Result<Vec<u8>, StoreError> {
+    let mut out = Vec::with_capacity(13 + record.len() + lots.len() + contact.len() + tail_len);
+    out.push(CARD_TAG);
+    push_part(&mut out, record)?;
+    push_part(&mut out, lots)?;
+    push_part(&mut out, contact)?;
+    Ok(out)
+}
+
+/// A card's value cut at its fixed parts, nothing decoded; `tail` is the
+/// tail's entries as stored (each length-prefixed).
+struct CardParts<'a> {
+    record: &'a [u8],
+    lots: &'a [u8],
+    contact: &'a [u8],
+    tail: &'a [u8],
+}
+
+fn card_parts<'a>(number: &str, value: &'a [u8]) -> Result<CardParts<'a>, StoreError> {
+    let bad = |r: &str| corrupt(TreeId::Cards, number.as_bytes(), r);
+    let rest = match value.split_first() {
+        Some((&CARD_TAG, rest)) => rest,
+        _ => return Err(bad("unknown card tag")),
+    };
+    let missing = || bad("card value without record, lots or contact");
+    let (record, rest) = next_part(rest).ok_or_else(missing)?;
+    let (lots, rest) = next_part(rest).ok_or_else(missing)?;
+    let (contact, tail) = next_part(rest).ok_or_else(missing)?;
+    Ok(CardParts { record, lots, contact, tail })
 }
 
 /// A card's value taken apart, its parts still encoded.
@@ -108,21 +135,26 @@ pub struct StoredCard<'a> {
 /// `value` (a card's) with `contact` as its contact copy, the other parts
 /// as they are: a contact's write re-copies it into each of its cards.
 pub fn with_contact(number: &str, value: &[u8], contact: &[u8]) -> Result<Vec<u8>, StoreError> {
-    let bad = || corrupt(TreeId::Cards, number.as_bytes(), "malformed card value");
-    let rest = value.strip_prefix(&[CARD_TAG]).ok_or_else(bad)?;
-    let parts = split_parts(rest).ok_or_else(bad)?;
-    let [record, lots, _, tail @ ..] = parts.as_slice() else { return Err(bad()) };
-    encode_card(record, lots, contact, tail)
+    let p = card_parts(number, value)?;
+    split_parts(p.tail).ok_or_else(|| corrupt(TreeId::Cards, number.as_bytes(), "malformed card value"))?;
+    let mut out = card_head(p.record, p.lots, contact, p.tail.len())?;
+    out.extend_from_slice(p.tail);
+    Ok(out)
 }
 
 /// The contact copy in a card's `value`, without decoding the rest.
 pub fn contact_part<'v>(number: &str, value: &'v [u8]) -> Result<&'v [u8], StoreError> {
-    let bad = || corrupt(TreeId::Cards, number.as_bytes(), "malformed card value");
-    let mut rest = value.strip_prefix(&[CARD_TAG]).ok_or_else(bad)?;
-    for _ in 0..2 {
-        rest = next_part(rest).ok_or_else(bad)?.1;
+    Ok(card_parts(number, value)?.contact)
+}
+
+/// A contact copy decoded, when it is contact `code`'s: `None` when the
+/// copy is empty (no such contact when it was taken) or another's.
+pub fn decode_contact_copy(code: &str, copy: &[u8]) -> Result<Option<ContactRecord>, StoreError> {
+    if copy.is_empty() {
+        return Ok(None);
     }
-    next_part(rest).map(|(contact, _)| contact).ok_or_else(bad)
+    let contact: ContactRecord = decode(TreeId::Contacts, code.as_bytes(), copy)?;
+    Ok(Some(contact).filter(|c| c.code == code))
 }
 
 /// The first length-prefixed part of `bytes` and what follows it.
@@ -135,26 +167,20 @@ fn next_part(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
 impl<'a> StoredCard<'a> {
     pub fn parse(number: &str, bytes: &'a [u8]) -> Result<StoredCard<'a>, StoreError> {
         let bad = |r: &str| corrupt(TreeId::Cards, number.as_bytes(), r);
-        let rest = match bytes.split_first() {
-            Some((&CARD_TAG, rest)) => rest,
-            _ => return Err(bad("unknown card tag")),
-        };
-        let parts = split_parts(rest).ok_or_else(|| bad("malformed card value"))?;
-        let [record, lots, contact, tail @ ..] = parts.as_slice() else {
-            return Err(bad("card value without record, lots or contact"));
-        };
+        let CardParts { record, lots, contact, tail } = card_parts(number, bytes)?;
+        let tail = split_parts(tail).ok_or_else(|| bad("malformed card value"))?;
         let record: CardRecord = postcard_exact(record).map_err(|r| bad(&r))?;
         let tail_start =
             record.history_len.checked_sub(tail.len() as u64).ok_or_else(|| bad("more tail entries than history"))?;
-        Ok(StoredCard { record, lots, contact, tail: tail.to_vec(), tail_start })
+        Ok(StoredCard { record, lots, contact, tail, tail_start })
     }
 
     /// The contact copy, decoded; `None` when the card has none.
     pub fn contact(&self) -> Result<Option<ContactRecord>, StoreError> {
-        let Some(code) = self.record.contact.as_deref().filter(|_| !self.contact.is_empty()) else { return Ok(None) };
-        let contact: ContactRecord = decode(TreeId::Contacts, code.as_bytes(), self.contact)?;
-        debug_assert_eq!(contact.code, code, "a card carries its own contact's copy");
-        Ok(Some(contact))
+        let Some(code) = self.record.contact.as_deref() else { return Ok(None) };
+        let contact = decode_contact_copy(code, self.contact)?;
+        debug_assert!(self.contact.is_empty() || contact.is_some(), "a card carries its own contact's copy");
+        Ok(contact)
     }
 
     pub fn lots(&self) -> Result<Vec<Lot>, StoreError> {

@@ -100,7 +100,7 @@ fn phone_ops(view: &View<'_>, w: &ContactWrite) -> Result<Vec<Op>, StoreError> {
 /// The contact's staged value copied into each of its cards that the batch
 /// does not write itself (those take it in [`card_ops`]).
 fn recopy_contact(view: &View<'_>, code: &str, in_batch: impl Fn(&str) -> bool) -> Result<Vec<Op>, StoreError> {
-    let contact = view.read(TreeId::Contacts, code.as_bytes(), |v| Ok(v.map(<[u8]>::to_vec).unwrap_or_default()))?;
+    let contact = contact_value(view, code)?;
     let mut ops = Vec::new();
     for number in view.contact_cards(code)? {
         if in_batch(&number) {
@@ -124,6 +124,12 @@ fn contact_copy(view: &View<'_>, record: &CardRecord, stored: Option<&StoredCard
     if let Some(stored) = stored.filter(|s| !written && s.record.contact.as_deref() == Some(code)) {
         return Ok(stored.contact.to_vec());
     }
+    contact_value(view, code)
+}
+
+/// A contact's value as the group leaves it (empty when there is none):
+/// what a card's copy holds.
+fn contact_value(view: &View<'_>, code: &str) -> Result<Vec<u8>, StoreError> {
     view.read(TreeId::Contacts, code.as_bytes(), |v| Ok(v.map(<[u8]>::to_vec).unwrap_or_default()))
 }
 

@@ -2,7 +2,7 @@
 //! there is one: the handle an operation reads through on the leader, and
 //! (without staged writes) the store's own reads.
 
-use super::codec::{contact_part, decode, decode_chunk, StoredCard};
+use super::codec::{contact_part, decode, decode_chunk, decode_contact_copy, StoredCard};
 use super::layout::{history_prefix, history_seq, TreeId};
 use super::staged::Staged;
 use super::trees::Trees;
@@ -157,13 +157,9 @@ impl StoreRead for View<'_> {
     fn bound_contact(&self, card: &CardRecord) -> Result<Option<ContactRecord>, StoreError> {
         let Some(code) = card.contact.as_deref() else { return Ok(None) };
         let number = card.number.as_str();
-        let copy = self.read(TreeId::Cards, number.as_bytes(), |b| {
-            let Some(part) = b.map(|b| contact_part(number, b)).transpose()? else { return Ok(None) };
-            if part.is_empty() {
-                return Ok(None);
-            }
-            let contact: ContactRecord = decode(TreeId::Contacts, code.as_bytes(), part)?;
-            Ok(Some(contact).filter(|c| c.code == code))
+        let copy = self.read(TreeId::Cards, number.as_bytes(), |b| match b {
+            Some(b) => decode_contact_copy(code, contact_part(number, b)?),
+            None => Ok(None),
         })?;
         match copy {
             Some(contact) => Ok(Some(contact)),
