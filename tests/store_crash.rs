@@ -243,16 +243,19 @@ fn acknowledged_writes_survive_sigkill() {
         return; // we are the child
     }
     let started = Instant::now();
-    let dir = tempfile::tempdir().expect("temp dir");
+    // Kept when a round fails (a panic skips the removal below), so that a
+    // store sled will not reopen can be looked at afterwards.
+    let dir = tempfile::tempdir().expect("temp dir").keep();
+    eprintln!("store under {}; kept if the test fails", dir.display());
     let mut rng = rand::thread_rng();
     let mut acked = Acked::new();
     let mut total = 0;
     let mut rounds_with_acks = 0;
     for round in 0..ROUNDS {
-        let acks = run_round(dir.path(), round, &mut rng, &mut acked);
+        let acks = run_round(&dir, round, &mut rng, &mut acked);
         total += acks;
         rounds_with_acks += usize::from(acks > 0);
-        verify(dir.path(), round, &acked);
+        verify(&dir, round, &acked);
     }
     eprintln!(
         "{ROUNDS} rounds, {rounds_with_acks} with acknowledged writes, {total} acks in all, {:.1} s",
@@ -262,4 +265,5 @@ fn acknowledged_writes_survive_sigkill() {
         rounds_with_acks >= ROUNDS / 2,
         "only {rounds_with_acks} of {ROUNDS} rounds saw an acknowledged write: the test proves little"
     );
+    std::fs::remove_dir_all(&dir).expect("removing the store");
 }
